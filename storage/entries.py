@@ -1,0 +1,470 @@
+"""The entry store: a fsync'ed journal as the hot path, folded into bounded TinyDB files off it.
+
+Layout of the data directory:
+- `journal.jsonl`: every change (new entry, amendment, acknowledgement, audit record), fsync'ed per call.
+- `entries/<day>.<block>.json`: TinyDB files, one table `entries` keyed by sequence number, at most
+  `CHUNK` sequence numbers each, so folding rewrites a bounded file whatever the history holds.
+- `audit/<day>.json`: TinyDB files of rejected scans and other audit records.
+- `meta.json`: a summary of the chunk files (counts, unsynced counts, last sequence number); derived from
+  them and rebuilt if damaged.
+
+Processes (the app, the nightly scripts) share the directory under an exclusive `flock` per operation; each
+catches up on the others' journal records before acting, and reloads when the journal was folded.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from kiosk.models import DayCounts, Direction, Entry, Verdict
+from storage.files import (
+    PRIVATE_FILE,
+    AtomicJSONStorage,
+    CorruptFileError,
+    ensure_private_dir,
+    fsync_dir,
+    move_aside,
+)
+from storage.journal import Journal
+
+CHUNK = 4096
+"""Sequence numbers per chunk file: bounds the cost of folding into one file."""
+FOLD_BYTES = 512 * 1024
+"""Journal size past which `fold_if_due` folds."""
+_PRIORITY = (Verdict.DENIED, Verdict.REFERRED)
+
+
+def chunk_name(day: str, seq: int) -> str:
+    return f"{day}.{seq // CHUNK:05d}"
+
+
+class _Tally:
+    """Running counts for one day, kept exact across amendments."""
+
+    def __init__(self) -> None:
+        self.by_entry: dict[str, tuple[Verdict, Direction, int]] = {}
+        self.verdicts = {v: 0 for v in Verdict}
+        self.entered = self.left = 0
+        self.by_hour = [0] * 24
+
+    def add(self, entry: Entry) -> None:
+        old = self.by_entry.get(entry.entry_id)
+        if old is not None:
+            self._count(*old, sign=-1)
+        new = (entry.verdict, entry.direction, entry.hour)
+        self.by_entry[entry.entry_id] = new
+        self._count(*new, sign=1)
+
+    def _count(self, verdict: Verdict, direction: Direction, hour: int, sign: int) -> None:
+        self.verdicts[verdict] += sign
+        self.by_hour[hour] += sign
+        if verdict is Verdict.ADMITTED:
+            if direction is Direction.IN:
+                self.entered += sign
+            else:
+                self.left += sign
+
+    def counts(self) -> DayCounts:
+        return DayCounts(
+            admitted=self.verdicts[Verdict.ADMITTED],
+            denied=self.verdicts[Verdict.DENIED],
+            referred=self.verdicts[Verdict.REFERRED],
+            entered=self.entered,
+            left=self.left,
+            by_hour=tuple(self.by_hour),
+        )
+
+
+class EntryStore:
+    """Durable, multi-process-safe storage of gate entries. Thread-safe."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = ensure_private_dir(Path(data_dir))
+        self.entries_dir = ensure_private_dir(self.root / "entries")
+        self.audit_dir = ensure_private_dir(self.root / "audit")
+        self.warnings: list[str] = []
+        """Bilingual messages about damage found and repaired; the UI shows them."""
+        self._mutex = threading.RLock()
+        self._lock_fd = os.open(self.root / "store.lock", os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+        self._journal = Journal(self.root / "journal.jsonl")
+        self._meta_path = self.root / "meta.json"
+        self._chunk_cache: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+        with self._locked(refresh=False):
+            self._load()
+
+    def close(self) -> None:
+        with self._mutex:
+            self._journal.close()
+            if self._lock_fd >= 0:
+                os.close(self._lock_fd)
+                self._lock_fd = -1
+
+    # -- writing ---------------------------------------------------------------------------------------
+
+    def record(self, entry: Entry) -> Entry:
+        """Durably record a new entry (seq 0: the store assigns the next) or an amendment; return it."""
+        with self._locked():
+            if entry.seq == 0:
+                entry = replace(entry, seq=self._last_seq + 1)
+            elif entry.revision == 0:
+                raise ValueError("an entry with a sequence number must be an amendment (revision > 0)")
+            record = {"op": "put", "entry": entry.to_dict()}
+            self._journal.append([record])
+            self._apply(record)
+            return entry
+
+    def mark_acked(self, acks: Iterable[tuple[str, int]], at: str) -> int:
+        """Record that the center committed these (entry_id, revision) pairs; return how many were new."""
+        with self._locked():
+            items = []
+            for entry_id, revision in acks:
+                known = self._unsynced_index(entry_id)
+                if known is not None and known[2] == revision:
+                    items.append([entry_id, revision, known[0], known[1]])
+            if not items:
+                return 0
+            record = {"op": "ack", "at": at, "items": items}
+            self._journal.append([record])
+            self._apply(record)
+            return len(items)
+
+    def audit(self, kind: str, detail: str, at: str) -> None:
+        """Durably record an audit event (a rejected scan, a refused login)."""
+        with self._locked():
+            record = {"op": "audit", "kind": kind, "detail": detail, "at": at}
+            self._journal.append([record])
+            self._apply(record)
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    @property
+    def last_seq(self) -> int:
+        with self._locked():
+            return self._last_seq
+
+    def unsynced_count(self) -> int:
+        with self._locked():
+            return len(self._unsynced_priority) + len(self._unsynced_normal)
+
+    def oldest_unsynced_at(self) -> str | None:
+        """Capture time of the oldest entry still waiting for the center."""
+        with self._locked():
+            oldest = [next(iter(d.values())) for d in (self._unsynced_priority, self._unsynced_normal) if d]
+            return min(oldest, key=lambda item: item[0])[3] if oldest else None
+
+    def unsynced_batch(self, limit: int) -> list[Entry]:
+        """Up to `limit` entries waiting for the center: denied and referred first, each in sequence order."""
+        with self._locked():
+            chosen: list[tuple[str, tuple[int, str, int, str]]] = []
+            for index in (self._unsynced_priority, self._unsynced_normal):
+                for item in index.items():
+                    if len(chosen) >= limit:
+                        break
+                    chosen.append(item)
+            in_journal = {eid: self._journal_entries[eid] for eid, _ in chosen if eid in self._journal_entries}
+        found: dict[str, Entry] = dict(in_journal)
+        by_chunk: dict[str, list[str]] = {}
+        for eid, (_, chunk, _, _) in chosen:
+            if eid not in found:
+                by_chunk.setdefault(chunk, []).append(eid)
+        for chunk, ids in by_chunk.items():
+            docs = self._read_chunk(chunk).get("entries", {})
+            wanted = set(ids)
+            for doc in docs.values():
+                if doc["entry_id"] in wanted:
+                    found[doc["entry_id"]] = Entry.from_dict(doc)
+        batch = [found[eid] for eid, _ in chosen if eid in found]
+        batch.sort(key=lambda e: (e.verdict not in _PRIORITY, e.seq))
+        return batch
+
+    def entries_of_day(self, day: str) -> list[Entry]:
+        """Every entry captured on `day` (YYYY-MM-DD), newest revision of each, in sequence order."""
+        with self._locked():
+            names = sorted(n for n in self._chunks if n.startswith(day + "."))
+            recent = [e for e in self._journal_entries.values() if e.day == day]
+        merged: dict[str, Entry] = {}
+        for name in names:
+            for doc in self._read_chunk(name).get("entries", {}).values():
+                merged[doc["entry_id"]] = Entry.from_dict(doc)
+        for entry in recent:
+            old = merged.get(entry.entry_id)
+            if old is None or old.revision <= entry.revision:
+                merged[entry.entry_id] = entry
+        return sorted(merged.values(), key=lambda e: e.seq)
+
+    def entries_between(self, start: datetime, end: datetime) -> list[Entry]:
+        """Entries captured in [start, end); both must carry a UTC offset."""
+        result: list[Entry] = []
+        for day in _days(start.date() - timedelta(days=1), end.date() + timedelta(days=1)):
+            result.extend(e for e in self.entries_of_day(day) if start <= e.captured < end)
+        return result
+
+    def counts(self, day: str) -> DayCounts:
+        """Counts for one day, by verdict, direction and hour."""
+        with self._locked():
+            tally = self._tallies.get(day)
+        if tally is None:
+            tally = _Tally()
+            for entry in self.entries_of_day(day):
+                tally.add(entry)
+            with self._locked():
+                for entry in self._journal_entries.values():  # records that arrived while we read
+                    if entry.day == day:
+                        tally.add(entry)
+                self._tallies[day] = tally
+        return tally.counts()
+
+    def audit_of_day(self, day: str) -> list[dict[str, Any]]:
+        with self._locked():
+            recent = [r for r in self._journal_audit if r["at"].startswith(day)]
+        path = self.audit_dir / f"{day}.json"
+        stored = list(self._read_tiny(path).get("audit", {}).values())
+        return stored + recent
+
+    def days(self) -> list[str]:
+        """Days that have entries, oldest first."""
+        with self._locked():
+            found = {n.split(".")[0] for n in self._chunks} | {e.day for e in self._journal_entries.values()}
+        return sorted(found)
+
+    # -- folding and purging ---------------------------------------------------------------------------
+
+    def fold_if_due(self) -> bool:
+        """Fold the journal into the chunk files when it has grown; return whether it did."""
+        with self._locked():
+            if self._journal.offset < FOLD_BYTES:
+                return False
+            self._fold()
+            return True
+
+    def fold(self) -> None:
+        """Fold every journal record into the chunk files and start a fresh journal."""
+        with self._locked():
+            self._fold()
+
+    def purge(self, older_than_days: int, today: date) -> int:
+        """Delete acknowledged entries captured more than `older_than_days` before `today`; never others."""
+        cutoff = (today - timedelta(days=older_than_days)).isoformat()
+        removed = 0
+        with self._locked():
+            self._fold()
+            for name in sorted(self._chunks):
+                if name.split(".")[0] >= cutoff:
+                    continue
+                path = self._chunk_path(name)
+                data = self._read_tiny(path)
+                docs = data.get("entries", {})
+                keep = {k: d for k, d in docs.items() if d.get("acked_at") is None}
+                removed += len(docs) - len(keep)
+                if keep:
+                    AtomicJSONStorage(path).write({"entries": keep})
+                    self._chunks[name] = _chunk_info(keep)
+                else:
+                    path.unlink(missing_ok=True)
+                    del self._chunks[name]
+            for path in self.audit_dir.glob("*.json"):
+                if path.stem < cutoff:
+                    path.unlink()
+            fsync_dir(self.entries_dir)
+            self._write_meta()
+            self._tallies = {d: t for d, t in self._tallies.items() if d >= cutoff}
+        return removed
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self, refresh: bool = True) -> Iterator[None]:
+        with self._mutex:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                if refresh:
+                    self._refresh()
+                yield
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    def _refresh(self) -> None:
+        """Catch up with what other processes wrote since we last held the lock."""
+        if self._journal.replaced():
+            self._load()
+        else:
+            for record in self._journal.tail():
+                self._apply(record)
+
+    def _load(self) -> None:
+        self._last_seq = 0
+        self._journal_entries: dict[str, Entry] = {}
+        self._journal_acks: dict[str, list[Any]] = {}
+        self._journal_audit: list[dict[str, Any]] = []
+        self._unsynced_priority: dict[str, tuple[int, str, int, str]] = {}
+        self._unsynced_normal: dict[str, tuple[int, str, int, str]] = {}
+        self._tallies: dict[str, _Tally] = {}
+        self._chunks, meta_last_seq = self._load_meta()
+        for name, info in sorted(self._chunks.items()):
+            if info["unsynced"]:
+                for doc in self._read_chunk(name).get("entries", {}).values():
+                    if doc.get("acked_at") is None:
+                        self._index_unsynced(Entry.from_dict(doc))
+        records, warnings = self._journal.open()
+        self.warnings.extend(warnings)
+        chunk_last = max((info["last_seq"] for info in self._chunks.values()), default=0)
+        self._last_seq = max(meta_last_seq, chunk_last, self._journal.header_last_seq)
+        for record in records:
+            self._apply(record)
+
+    def _apply(self, record: dict[str, Any]) -> None:
+        op = record["op"]
+        if op == "put":
+            entry = Entry.from_dict(record["entry"])
+            current = self._journal_entries.get(entry.entry_id)
+            if current is not None and current.revision > entry.revision:
+                return
+            self._journal_entries[entry.entry_id] = entry
+            self._last_seq = max(self._last_seq, entry.seq)
+            self._unindex_unsynced(entry.entry_id)
+            if entry.acked_at is None:
+                self._index_unsynced(entry)
+            tally = self._tallies.get(entry.day)
+            if tally is not None:
+                tally.add(entry)
+        elif op == "ack":
+            for entry_id, revision, seq, chunk in record["items"]:
+                known = self._unsynced_index(entry_id)
+                if known is not None and known[2] == revision:
+                    self._unindex_unsynced(entry_id)
+                current = self._journal_entries.get(entry_id)
+                if current is not None and current.revision == revision:
+                    self._journal_entries[entry_id] = replace(current, acked_at=record["at"])
+                else:
+                    self._journal_acks[entry_id] = [revision, seq, chunk, record["at"]]
+        elif op == "audit":
+            self._journal_audit.append({k: record[k] for k in ("kind", "detail", "at")})
+
+    def _index_unsynced(self, entry: Entry) -> None:
+        index = self._unsynced_priority if entry.verdict in _PRIORITY else self._unsynced_normal
+        index[entry.entry_id] = (entry.seq, chunk_name(entry.day, entry.seq), entry.revision, entry.captured_at)
+
+    def _unindex_unsynced(self, entry_id: str) -> None:
+        self._unsynced_priority.pop(entry_id, None)
+        self._unsynced_normal.pop(entry_id, None)
+
+    def _unsynced_index(self, entry_id: str) -> tuple[int, str, int, str] | None:
+        return self._unsynced_priority.get(entry_id) or self._unsynced_normal.get(entry_id)
+
+    def _fold(self) -> None:
+        """Apply the journal to the chunk files, then replace it by an empty one. Idempotent if interrupted."""
+        if not self._journal_entries and not self._journal_acks and not self._journal_audit:
+            return
+        per_chunk: dict[str, tuple[list[Entry], list[list[Any]]]] = {}
+        for entry in self._journal_entries.values():
+            per_chunk.setdefault(chunk_name(entry.day, entry.seq), ([], []))[0].append(entry)
+        for entry_id, (revision, seq, chunk, at) in self._journal_acks.items():
+            per_chunk.setdefault(chunk, ([], []))[1].append([entry_id, revision, seq, at])
+        for name, (entries, acks) in per_chunk.items():
+            self._fold_chunk(name, entries, acks)
+        per_day: dict[str, list[dict[str, Any]]] = {}
+        for item in self._journal_audit:
+            per_day.setdefault(item["at"][:10], []).append(item)
+        for day, items in per_day.items():
+            path = self.audit_dir / f"{day}.json"
+            data = self._read_tiny(path)
+            table = data.setdefault("audit", {})
+            start = max((int(k) for k in table), default=0) + 1
+            table.update({str(start + i): item for i, item in enumerate(items)})
+            AtomicJSONStorage(path).write(data)
+        self._write_meta()
+        self._journal.reset(self._last_seq)
+        self._journal_entries.clear()
+        self._journal_acks.clear()
+        self._journal_audit.clear()
+
+    def _fold_chunk(self, name: str, entries: list[Entry], acks: list[list[Any]]) -> None:
+        # Folding goes through the storage seam (read the file once, write it once): TinyDB's Table would
+        # rewrite the whole file for every single upsert.
+        path = self._chunk_path(name)
+        data = self._read_tiny(path)
+        docs = data.setdefault("entries", {})
+        for entry in entries:
+            old = docs.get(str(entry.seq))
+            if old is None or int(old.get("revision", 0)) <= entry.revision:
+                docs[str(entry.seq)] = entry.to_dict()
+        for entry_id, revision, seq, at in acks:
+            doc = docs.get(str(seq))
+            if doc is not None and doc["entry_id"] == entry_id and doc.get("revision", 0) == revision:
+                doc["acked_at"] = at
+        AtomicJSONStorage(path).write(data)
+        self._chunks[name] = _chunk_info(docs)
+
+    def _chunk_path(self, name: str) -> Path:
+        return self.entries_dir / f"{name}.json"
+
+    def _read_chunk(self, name: str) -> dict[str, Any]:
+        """A chunk file's tables, cached while the file is unchanged."""
+        path = self._chunk_path(name)
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return {}
+        key = (stat.st_mtime_ns, stat.st_size)
+        cached = self._chunk_cache.get(name)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        data = self._read_tiny(path)
+        if len(self._chunk_cache) >= 4:
+            self._chunk_cache.pop(next(iter(self._chunk_cache)))
+        self._chunk_cache[name] = (key, data)
+        return data
+
+    def _read_tiny(self, path: Path) -> dict[str, Any]:
+        try:
+            return AtomicJSONStorage(path).read() or {}
+        except CorruptFileError as exc:
+            aside = move_aside(path)
+            self.warnings.append(f"{exc}; 已移至 / moved to {aside.name}")
+            return {}
+
+    def _load_meta(self) -> tuple[dict[str, dict[str, int]], int]:
+        try:
+            data = AtomicJSONStorage(self._meta_path).read()
+        except CorruptFileError as exc:
+            aside = move_aside(self._meta_path)
+            self.warnings.append(f"{exc}; 已移至 / moved to {aside.name}; 已重建 / rebuilt")
+            data = None
+        chunks = {n: dict(v) for n, v in (data or {}).get("chunks", {}).items()}
+        last_seq = int((data or {}).get("last_seq", 0))
+        on_disk = {p.stem for p in self.entries_dir.glob("*.json")}
+        if data is None or set(chunks) != on_disk:
+            chunks = {}
+            for name in sorted(on_disk):
+                docs = self._read_tiny(self._chunk_path(name)).get("entries", {})
+                if docs:
+                    chunks[name] = _chunk_info(docs)
+            last_seq = max([last_seq, *(c["last_seq"] for c in chunks.values())])
+            AtomicJSONStorage(self._meta_path).write({"chunks": chunks, "last_seq": last_seq})
+        return chunks, last_seq
+
+    def _write_meta(self) -> None:
+        AtomicJSONStorage(self._meta_path).write({"chunks": self._chunks, "last_seq": self._last_seq})
+
+
+def _chunk_info(docs: dict[str, Any]) -> dict[str, int]:
+    return {
+        "count": len(docs),
+        "unsynced": sum(1 for d in docs.values() if d.get("acked_at") is None),
+        "last_seq": max(int(k) for k in docs),
+    }
+
+
+def _days(first: date, last: date) -> Iterator[str]:
+    day = first
+    while day <= last:
+        yield day.isoformat()
+        day += timedelta(days=1)

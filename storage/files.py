@@ -1,0 +1,111 @@
+"""Private, crash-safe files, and the TinyDB storage built on them.
+
+TinyDB's own JSONStorage rewrites its file in place, so a crash can leave valid JSON followed by stale bytes
+(tinydb #467). `AtomicJSONStorage` writes a temporary file, fsyncs it and renames it over the old one: a
+reader sees the old or the new file, never a mix.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from tinydb.storages import Storage
+
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+
+
+class StoreError(Exception):
+    """A storage problem the station must show (bilingual message)."""
+
+
+class StoreFullError(StoreError):
+    """The disk is full: new entries are refused, nothing old is deleted to make room."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"磁盘已满,无法记录 / disk full, cannot record: {path}")
+
+
+class CorruptFileError(StoreError):
+    """A data file cannot be read; it has been (or should be) moved aside."""
+
+
+def ensure_private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    os.chmod(path, PRIVATE_DIR)
+    return path
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` durably: temp file, fsync, rename, fsync the directory."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    except OSError as exc:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        if exc.errno == errno.ENOSPC:
+            raise StoreFullError(path) from exc
+        raise
+    os.close(fd)
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged file out of the way so that the station can go on; return its new name."""
+    target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    os.replace(path, target)
+    fsync_dir(path.parent)
+    return target
+
+
+class AtomicJSONStorage(Storage):
+    """A TinyDB storage that never leaves a half-written file, and treats a damaged one as damage.
+
+    A zero-byte file is damage too: TinyDB's JSONStorage would silently open it as an empty database.
+    """
+
+    def __init__(self, path: str | Path, access_mode: str = "r+") -> None:
+        self.path = Path(path)
+        self.read_only = access_mode == "r"
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if not raw:
+            raise CorruptFileError(f"{self.path}: 文件为空 / file is empty")
+        try:
+            data = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CorruptFileError(f"{self.path}: 文件已损坏 / file is damaged: {exc}") from None
+        if not isinstance(data, dict):
+            raise CorruptFileError(f"{self.path}: 文件格式不对 / unexpected content")
+        return data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        if self.read_only:
+            raise StoreError(f"{self.path}: 只读打开 / opened read-only")
+        write_atomic(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+
+    def close(self) -> None:
+        """Nothing is held open between calls."""
