@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +84,13 @@ class AtomicJSONStorage(Storage):
     A zero-byte file is damage too: TinyDB's JSONStorage would silently open it as an empty database.
     """
 
-    def __init__(self, path: str | Path, access_mode: str = "r+") -> None:
+    def __init__(
+        self, path: str | Path, access_mode: str = "r+", object_hook: Callable[[dict], Any] | None = None
+    ) -> None:
         self.path = Path(path)
         self.read_only = access_mode == "r"
+        self.object_hook = object_hook
+        """Passed to json.loads: lets a large table become compact objects while it is parsed."""
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         try:
@@ -95,7 +100,7 @@ class AtomicJSONStorage(Storage):
         if not raw:
             raise CorruptFileError(f"{self.path}: 文件为空 / file is empty")
         try:
-            data = json.loads(raw)
+            data = json.loads(raw, object_hook=self.object_hook)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CorruptFileError(f"{self.path}: 文件已损坏 / file is damaged: {exc}") from None
         if not isinstance(data, dict):

@@ -1,0 +1,59 @@
+"""Official notices in a TinyDB file: what the gate shows as QR codes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from kiosk.models import Notice
+from storage.files import AtomicJSONStorage, CorruptFileError, ensure_private_dir, move_aside
+
+
+class NoticeStore:
+    """Notices, newest first, and when they were last refreshed from the center. Thread-safe."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = ensure_private_dir(Path(data_dir)) / "notices.json"
+        self.warnings: list[str] = []
+        self._mutex = threading.Lock()
+
+    def all(self) -> list[Notice]:
+        notices = [Notice.from_dict(d) for d in self._read().get("notices", {}).values()]
+        return sorted(notices, key=lambda n: (n.published_at, n.notice_id), reverse=True)
+
+    def latest(self, count: int) -> list[Notice]:
+        return self.all()[:count]
+
+    @property
+    def last_refresh(self) -> str | None:
+        """When notices were last received from the center (ISO time), or None if never."""
+        return self._read().get("meta", {}).get("1", {}).get("last_refresh")
+
+    def add(self, notice: Notice) -> None:
+        """Add or replace one notice (added locally by a duty officer); the caller has checked its URL."""
+        with self._mutex:
+            data = self._read()
+            table = data.setdefault("notices", {})
+            kept = {k: v for k, v in table.items() if v["notice_id"] != notice.notice_id}
+            kept[str(max((int(k) for k in kept), default=0) + 1)] = notice.to_dict()
+            data["notices"] = kept
+            AtomicJSONStorage(self.path).write(data)
+
+    def replace_from_center(self, notices: Iterable[Notice], received_at: str) -> None:
+        """Take the center's list as the truth, keeping notices added locally at this station."""
+        with self._mutex:
+            data = self._read()
+            local = [v for v in data.get("notices", {}).values() if v.get("source") == "local"]
+            rows = [*local, *(n.to_dict() for n in notices)]
+            data["notices"] = {str(i): row for i, row in enumerate(rows, start=1)}
+            data["meta"] = {"1": {"last_refresh": received_at}}
+            AtomicJSONStorage(self.path).write(data)
+
+    def _read(self) -> dict:
+        try:
+            return AtomicJSONStorage(self.path).read() or {}
+        except CorruptFileError as exc:
+            aside = move_aside(self.path)
+            self.warnings.append(f"{exc}; 已移至 / moved to {aside.name}")
+            return {}
