@@ -1,0 +1,94 @@
+"""The `kiosk` command: one subcommand per job, each importing only what it needs.
+
+Exit status: 0 success, 1 failure, 2 bad usage or bad configuration. No traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from kiosk.config import Config, ConfigError, load_config
+
+DEFAULT_CONFIG = Path("kiosk.toml")
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def load(args: argparse.Namespace) -> Config:
+    """The config named by --config; without the option, ./kiosk.toml if present, else the embedded defaults."""
+    if args.config is not None:
+        return load_config(Path(args.config))
+    if DEFAULT_CONFIG.exists():
+        return load_config(DEFAULT_CONFIG)
+    return Config()
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    config = load(args)
+    where = config.path or "默认配置 / embedded defaults"
+    print(f"配置正确 / configuration OK: {where} (station {config.station.id}, data {config.data_dir})")
+    return EXIT_OK
+
+
+def _hash_pin(args: argparse.Namespace) -> int:
+    from kiosk.pins import hash_pin
+
+    if args.stdin:
+        pin = sys.stdin.readline().strip()
+    else:
+        pin = getpass.getpass("PIN: ")
+        if getpass.getpass("再输一次 / again: ") != pin:
+            print("两次输入不一致 / the PINs differ", file=sys.stderr)
+            return EXIT_FAILURE
+    if not (pin.isdigit() and 4 <= len(pin) <= 12):
+        print("PIN 应为 4-12 位数字 / a PIN is 4 to 12 digits", file=sys.stderr)
+        return EXIT_USAGE
+    print(hash_pin(pin))
+    return EXIT_OK
+
+
+COMMAND_MODULES = ("kiosk.commands",)
+"""Modules that add subcommands: each has `register(sub)` and uses `add_command`."""
+
+
+def add_command(sub: argparse._SubParsersAction, name: str, help: str, handler: Handler) -> argparse.ArgumentParser:
+    """A subcommand that takes --config like every other."""
+    command = sub.add_parser(name, help=help, description=help)
+    command.add_argument("--config", help="station config file (default: ./kiosk.toml, else built-in defaults)")
+    command.set_defaults(handler=handler)
+    return command
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Campus duty-station kiosk / 校园值守终端")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_command(sub, "check-config", "validate the config file and say what is wrong", _check_config)
+    pin = add_command(sub, "hash-pin", "make a PIN hash for [[security.duty]] in kiosk.toml", _hash_pin)
+    pin.add_argument("--stdin", action="store_true", help="read the PIN from standard input (for scripts)")
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        handler: Handler = args.handler
+        return handler(args)
+    except ConfigError as exc:
+        print(f"配置错误 / configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Every string a person reads, in Chinese and English, from one catalog."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Language = Literal["zh", "en"]
+
+CATALOG: dict[str, tuple[str, str]] = {
+    # verdicts
+    "verdict.admitted": ("准予通行", "Admitted"),
+    "verdict.denied": ("禁止通行", "Denied"),
+    "verdict.referred": ("请到隔离等候区", "Referred"),
+    "verdict.duplicate": ("已刷卡", "Already scanned"),
+    # reasons
+    "reason.on_roster": ("身份已核验", "Identity verified"),
+    "reason.not_on_roster": ("不在名单中,请联系值班人员", "Not on the roster: see the duty officer"),
+    "reason.no_return_approval": ("未获返校批准", "No approval to return to campus"),
+    "reason.medical_observation": ("医学观察期内,请到隔离等候区", "Under medical observation: go to the waiting area"),
+    "reason.fever_remeasure": ("体温偏高,请复测", "Temperature high: measure again"),
+    "reason.fever_referred": ("体温异常,请到发热门诊", "Fever: go to the fever clinic"),
+    "reason.fever_cleared": ("复测正常", "Re-measure normal"),
+    "reason.visitor_registered": ("访客已登记", "Visitor registered"),
+    "reason.visitor_incomplete": ("访客信息不完整", "Visitor details incomplete"),
+    "reason.leaving": ("离开", "Leaving"),
+    # scanning
+    "scan.prompt": ("请刷卡", "Please scan"),
+    "scan.rejected": ("无法识别的卡号,请重新刷卡", "Unreadable card: please scan again"),
+    "scanner.connected": ("读卡器已连接", "Reader connected"),
+    "scanner.reconnecting": ("读卡器重新连接中", "Reader reconnecting"),
+    "scanner.keyboard": ("键盘扫码", "Keyboard scanner"),
+    # sync
+    "sync.online": ("在线", "Online"),
+    "sync.offline": ("离线", "Offline"),
+    "sync.waiting": ("待上传 {count} 条", "{count} waiting"),
+    "sync.oldest": ("最早 {age}", "oldest {age}"),
+    # store
+    "store.full": ("磁盘已满,无法记录!请立即联系管理员", "Disk full, cannot record! Call the administrator now"),
+}
+
+
+def t(key: str, language: Language = "zh", **values: object) -> str:
+    """The text for `key` in `language`, formatted with `values`; the key itself if unknown."""
+    pair = CATALOG.get(key)
+    if pair is None:
+        return key
+    text = pair[0] if language == "zh" else pair[1]
+    return text.format(**values) if values else text
+
+
+def both(key: str, **values: object) -> str:
+    """Chinese and English together, for messages that must be understood whatever the setting."""
+    return f"{t(key, 'zh', **values)} / {t(key, 'en', **values)}"
