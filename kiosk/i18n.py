@@ -34,6 +34,39 @@ CATALOG: dict[str, tuple[str, str]] = {
     "sync.offline": ("离线", "Offline"),
     "sync.waiting": ("待上传 {count} 条", "{count} waiting"),
     "sync.oldest": ("最早 {age}", "oldest {age}"),
+    # notices (kiosk/notices.py, kiosk/qr.py, the notice widgets)
+    "notice.url.empty": ("网址为空", "the URL is empty"),
+    "notice.url.too_long": ("网址过长(最多 {limit} 个字符)", "the URL is too long (at most {limit} characters)"),
+    "notice.url.characters": (
+        "网址含空白、控制字符、反斜杠或非 ASCII 字符",
+        "the URL contains whitespace, control characters, backslashes or non-ASCII characters",
+    ),
+    "notice.url.https": ("只接受 https:// 网址", "only https:// URLs are accepted"),
+    "notice.url.no_host": ("网址缺少域名", "the URL has no host"),
+    "notice.url.userinfo": ("网址不得含用户名(@)", "the URL must not contain a user name (@)"),
+    "notice.url.port": ("网址不得指定端口", "the URL must not name a port"),
+    "notice.url.host": ("域名格式不正确", "the host name is malformed"),
+    "notice.url.punycode": (
+        "国际化域名(xn--)只有与白名单完全相同时才接受",
+        "internationalised (xn--) host names are accepted only when listed exactly",
+    ),
+    "notice.url.domain": (
+        "{host} 不是权威来源(允许:{allowed})",
+        "{host} is not an authoritative source (allowed: {allowed})",
+    ),
+    "notice.title.empty": ("标题为空", "the title is empty"),
+    "notice.title.too_long": ("标题过长(最多 {limit} 个字)", "the title is too long (at most {limit} characters)"),
+    "notice.title.characters": ("标题含控制字符", "the title contains control characters"),
+    "notice.refused": ("公告被拒绝", "notice refused"),
+    "notice.added": ("公告已添加", "notice added"),
+    "notice.stale": ("公告可能已过期(自 {since})", "notices may be out of date since {since}"),
+    "notice.stale_never": (
+        "公告可能已过期(从未从中心更新)",
+        "notices may be out of date: never refreshed from the center",
+    ),
+    "notice.none": ("暂无公告", "No notices"),
+    "notice.scan": ("扫码查看官方公告", "Scan for the official notice"),
+    "qr.enlarge": ("请放大窗口", "enlarge the window"),
     # store
     "store.full": ("磁盘已满,无法记录!请立即联系管理员", "Disk full, cannot record! Call the administrator now"),
 }
