@@ -44,7 +44,8 @@ class NoticeStore:
         """Take the center's list as the truth, keeping notices added locally at this station."""
         with self._mutex:
             data = self._read()
-            local = [v for v in data.get("notices", {}).values() if v.get("source") == "local"]
+            # "local" or "local:<office>" (kiosk/notices.py): added here, unknown to the center
+            local = [v for v in data.get("notices", {}).values() if str(v.get("source")).partition(":")[0] == "local"]
             rows = [*local, *(n.to_dict() for n in notices)]
             data["notices"] = {str(i): row for i, row in enumerate(rows, start=1)}
             data["meta"] = {"1": {"last_refresh": received_at}}
