@@ -1,0 +1,419 @@
+"""Station-side sync with the center: push entries, pull the roster and notices, send heartbeats.
+
+Only what the center confirmed is marked acknowledged: a "stored" or "duplicate" result for the same entry_id
+and revision, which the center sends after its commit. Any other outcome (no answer, a 5xx, a torn or garbled
+reply, results that do not match the batch) leaves the entries waiting for the next pass. An outage is normal
+here: it sets the status and a backoff delay, and never raises.
+"""
+
+from __future__ import annotations
+
+import random
+import ssl
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from kiosk.config import CenterConfig, Config, ConfigError
+from kiosk.i18n import both
+from kiosk.models import Entry, Notice, Person
+from storage.entries import EntryStore
+from storage.notices import NoticeStore
+from storage.roster import RosterStore
+
+MAX_BATCH = 5000
+"""The center refuses larger pushes."""
+COMMITTED = ("stored", "duplicate")
+_STATUSES = (*COMMITTED, "rejected")
+
+Clock = Callable[[], datetime]
+
+
+def local_now() -> datetime:
+    return datetime.now().astimezone()
+
+
+class SyncSetupError(ConfigError):
+    """Sync cannot start: no center configured, or an unusable token or CA file (bilingual message)."""
+
+
+class CenterError(Exception):
+    """One request to the center did not give a usable answer (bilingual message)."""
+
+    def __init__(self, message: str, offline: bool) -> None:
+        super().__init__(message)
+        self.offline = offline
+        """True when the center could not be reached at all: the rest of the pass is skipped."""
+
+
+class Backoff:
+    """Full-jitter exponential backoff (AWS blog, "Exponential Backoff And Jitter").
+
+    After the n-th failure in a row the wait is uniform in [0, min(cap, base * 2**n)): stations that lost the
+    center together do not come back together.
+    """
+
+    def __init__(self, base: float = 1.0, cap: float = 300.0, rand: Callable[[], float] = random.random) -> None:
+        self.base = base
+        self.cap = cap
+        self.failures = 0
+        """Failures since the last success."""
+        self._rand = rand
+
+    def failed(self) -> float:
+        """Count a failure; return how long to wait before the next attempt, in seconds."""
+        ceiling = self.cap if self.failures >= 64 else min(self.cap, self.base * 2**self.failures)
+        self.failures += 1
+        return self._rand() * ceiling
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the gate shows about sync; replaced as a whole after every request, so any thread may read it."""
+
+    online: bool = False
+    """The last request to the center got a usable answer."""
+    pending: int = 0
+    """Entries waiting for the center's acknowledgement."""
+    oldest_pending: str | None = None
+    """Capture time of the oldest waiting entry."""
+    last_success: str | None = None
+    """When the center last answered usefully (ISO time)."""
+    last_error: str | None = None
+    """Why the last request failed, one bilingual line; None after a success."""
+    clock_skew: float | None = None
+    """Seconds this station's clock is ahead of the center's, from the last heartbeat."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """An entry the center refused, and its reason."""
+
+    entry_id: str
+    revision: int
+    error: str
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """The outcome of one kind of exchange with the center."""
+
+    count: int = 0
+    """Entries acknowledged, roster rows changed or notices received."""
+    error: str | None = None
+    offline: bool = False
+    rejected: tuple[Rejection, ...] = ()
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """One full pass: push, heartbeat, roster, notices."""
+
+    acked: int
+    rejected: tuple[Rejection, ...]
+    pending: int
+    """Entries still waiting after the pass."""
+    errors: tuple[str, ...]
+    offline: bool
+
+    @property
+    def complete(self) -> bool:
+        """Every entry is acknowledged and every exchange worked."""
+        return not self.errors and not self.rejected and self.pending == 0
+
+    def summary(self) -> str:
+        """One bilingual line for a person."""
+        if self.complete:
+            return both("sync.done")
+        parts = list(self.errors)
+        if self.rejected:
+            parts.append(both("sync.rejected", count=len(self.rejected)))
+        if self.pending:
+            parts.append(both("sync.pending_left", count=self.pending))
+        return "; ".join(parts)
+
+
+def read_token(path: Path) -> str:
+    """The bearer token in `path`; refuse a file that group or others can read."""
+    try:
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            raise SyncSetupError(both("sync.token_open", path=path))
+        token = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        raise SyncSetupError(both("sync.token_missing", path=path)) from None
+    if not token:
+        raise SyncSetupError(both("sync.token_empty", path=path))
+    return token
+
+
+def syncer_from_config(
+    config: Config, store: EntryStore, roster: RosterStore, notices: NoticeStore, clock: Clock = local_now
+) -> Syncer:
+    """A Syncer for this station; raise SyncSetupError when sync cannot be set up."""
+    if not config.center.url:
+        raise SyncSetupError(both("sync.no_center"))
+    if not config.center.token_file:
+        raise SyncSetupError(both("sync.token_missing", path="[center] token_file"))
+    token = read_token(_beside(config.path, config.center.token_file))
+    return Syncer(config.center, config.station.id, store, roster, notices, token, clock=clock, config_path=config.path)
+
+
+def _beside(config_path: Path | None, name: str) -> Path:
+    """A path from the config, relative to the config file like [storage] data_dir."""
+    path = Path(name).expanduser()
+    if not path.is_absolute() and config_path is not None:
+        path = config_path.parent / path
+    return path
+
+
+class Syncer:
+    """Exchanges data with the center for one station. Thread-safe: passes never overlap."""
+
+    def __init__(
+        self,
+        center: CenterConfig,
+        station_id: str,
+        store: EntryStore,
+        roster: RosterStore,
+        notices: NoticeStore,
+        token: str,
+        clock: Clock = local_now,
+        backoff: Backoff | None = None,
+        config_path: Path | None = None,
+    ) -> None:
+        self.center = center
+        self.station_id = station_id
+        self.store = store
+        self.roster = roster
+        self.notices = notices
+        self.clock = clock
+        self.backoff = backoff or Backoff(cap=max(60.0, float(center.sync_interval) * 20))
+        self.batch_size = min(int(center.batch_size), MAX_BATCH)
+        self.status = SyncStatus(pending=store.unsynced_count(), oldest_pending=store.oldest_unsynced_at())
+        self._audited: set[tuple[str, int]] = set()
+        self._pass_lock = threading.Lock()
+        self._client = httpx.Client(
+            base_url=center.url.rstrip("/"),
+            timeout=center.timeout,
+            verify=_tls_context(center.ca_file, config_path),
+            headers={"Authorization": f"Bearer {token}", "User-Agent": f"campus-kiosk/{_version()}"},
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- one pass --------------------------------------------------------------------------------------
+
+    def sync_once(self) -> SyncReport:
+        """Push every waiting entry, then heartbeat, roster and notices; stop early when the center is gone."""
+        with self._pass_lock:
+            push = self.push()
+            errors = [push.error] if push.error else []
+            offline = push.offline
+            if not offline:
+                for step in (self.heartbeat, self.pull_roster, self.pull_notices):
+                    result = step()
+                    if result.error:
+                        errors.append(result.error)
+                    if result.offline:
+                        offline = True
+                        break
+            pending = self.store.unsynced_count()
+            self._set_status(pending=pending, oldest_pending=self.store.oldest_unsynced_at())
+            return SyncReport(push.count, push.rejected, pending, tuple(errors), offline)
+
+    def next_delay(self, report: SyncReport) -> float:
+        """Seconds to wait before the next pass: the configured interval, or a backoff after an outage."""
+        if report.offline or report.errors:
+            return self.backoff.failed()
+        self.backoff.succeeded()
+        return float(self.center.sync_interval)
+
+    def run(self, stop: threading.Event, on_pass: Callable[[SyncReport], None] | None = None) -> None:
+        """Sync until `stop` is set (for a thread worker); `on_pass` hears about every pass."""
+        while not stop.is_set():
+            report = self.sync_once()
+            if on_pass is not None:
+                on_pass(report)
+            stop.wait(self.next_delay(report))
+
+    # -- the exchanges ---------------------------------------------------------------------------------
+
+    def push(self) -> StepResult:
+        """Send waiting entries in batches until none is left, the center fails, or nothing moves."""
+        acked = 0
+        rejected: dict[tuple[str, int], Rejection] = {}
+        while True:
+            # Entries the center refused in this pass are skipped, not re-sent forever.
+            candidates = self.store.unsynced_batch(self.batch_size + len(rejected))
+            batch = [e for e in candidates if (e.entry_id, e.revision) not in rejected][: self.batch_size]
+            if not batch:
+                break
+            try:
+                results = self._post_entries(batch)
+            except CenterError as exc:
+                self._failed(exc)
+                return StepResult(acked, str(exc), exc.offline, tuple(rejected.values()))
+            self._contact()
+            confirmed = [(e.entry_id, e.revision) for e, r in zip(batch, results, strict=True) if r[0] in COMMITTED]
+            newly_acked = self.store.mark_acked(confirmed, self.clock().isoformat()) if confirmed else 0
+            acked += newly_acked
+            before = len(rejected)
+            for entry, (status, error) in zip(batch, results, strict=True):
+                if status == "rejected":
+                    self._reject(rejected, entry, error)
+            if newly_acked == 0 and len(rejected) == before:
+                break  # amended while in flight: the new revision goes in the next pass
+        self._set_status(pending=self.store.unsynced_count(), oldest_pending=self.store.oldest_unsynced_at())
+        return StepResult(acked, rejected=tuple(rejected.values()))
+
+    def heartbeat(self) -> StepResult:
+        """Tell the center this station is alive and how much it still holds; learn the clock skew."""
+        body = {
+            "clock": self.clock().isoformat(),
+            "pending": self.store.unsynced_count(),
+            "oldest_pending": self.store.oldest_unsynced_at(),
+            "version": _version(),
+        }
+        try:
+            reply = self._json(self._request("POST", f"/api/v1/stations/{self.station_id}/heartbeat", json=body))
+            server_time = datetime.fromisoformat(reply["server_time"])
+            skew = (self.clock() - server_time).total_seconds()
+        except CenterError as exc:
+            return self._failed(exc)
+        except (KeyError, TypeError, ValueError):
+            return self._failed(CenterError(both("sync.bad_reply"), offline=False))
+        self._contact(clock_skew=skew)
+        return StepResult(1)
+
+    def pull_roster(self) -> StepResult:
+        """Fetch roster changes since our version (the whole roster when we have none)."""
+        since = int(self.roster.version) if self.roster.version.isdigit() else 0
+        headers = {"If-None-Match": f'"{since}"'} if since else {}
+        try:
+            response = self._request("GET", "/api/v1/roster", params={"since": since}, headers=headers)
+            if response.status_code == 304:
+                self._contact()
+                return StepResult(0)
+            reply = self._json(response)
+            version = str(int(reply["version"]))
+            people = [Person.from_dict(p) for p in reply["people"]]
+            removed = [str(p) for p in reply["removed"]]
+            full = bool(reply["full"])
+        except CenterError as exc:
+            return self._failed(exc)
+        except (KeyError, TypeError, ValueError):
+            return self._failed(CenterError(both("sync.bad_reply"), offline=False))
+        changed = self.roster.replace_all(people, version) if full else self.roster.upsert(people, version, removed)
+        self._contact()
+        return StepResult(changed)
+
+    def pull_notices(self) -> StepResult:
+        """Take the center's notices as the truth (notices added at this station stay)."""
+        try:
+            reply = self._json(self._request("GET", "/api/v1/notices"))
+            notices = [Notice.from_dict({**n, "received_at": ""}) for n in reply["notices"]]
+        except CenterError as exc:
+            return self._failed(exc)
+        except (KeyError, TypeError, ValueError):
+            return self._failed(CenterError(both("sync.bad_reply"), offline=False))
+        received = self.clock().isoformat()
+        self.notices.replace_from_center([replace(n, received_at=received) for n in notices], received)
+        self._contact()
+        return StepResult(len(notices))
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _post_entries(self, batch: Sequence[Entry]) -> list[tuple[str, str | None]]:
+        """(status, error) for each entry of the batch, in order; CenterError unless they match exactly."""
+        response = self._request(
+            "POST", f"/api/v1/stations/{self.station_id}/entries", json={"entries": [e.to_dict() for e in batch]}
+        )
+        reply = self._json(response)
+        results = reply.get("results") if isinstance(reply, dict) else None
+        if not isinstance(results, list) or len(results) != len(batch):
+            raise CenterError(both("sync.bad_reply"), offline=False)
+        checked: list[tuple[str, str | None]] = []
+        for entry, result in zip(batch, results, strict=True):
+            if (
+                not isinstance(result, dict)
+                or result.get("entry_id") != entry.entry_id
+                or result.get("revision") != entry.revision
+                or result.get("status") not in _STATUSES
+            ):
+                raise CenterError(both("sync.bad_reply"), offline=False)
+            error = result.get("error")
+            checked.append((result["status"], str(error) if error is not None else None))
+        return checked
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._client.request(method, path, **kwargs)
+        except httpx.TimeoutException:
+            raise CenterError(both("sync.timeout"), offline=True) from None
+        except httpx.RemoteProtocolError:
+            raise CenterError(both("sync.bad_reply"), offline=True) from None
+        except (httpx.HTTPError, OSError, ssl.SSLError):
+            raise CenterError(both("sync.unreachable"), offline=True) from None
+        if response.status_code == 401:
+            raise CenterError(both("sync.unauthorized"), offline=True)
+        if response.status_code == 403:
+            raise CenterError(both("sync.forbidden", station=self.station_id), offline=True)
+        if response.status_code >= 500:
+            raise CenterError(both("sync.server_error", status=response.status_code), offline=True)
+        if response.status_code >= 400:
+            raise CenterError(both("sync.server_error", status=response.status_code), offline=False)
+        return response
+
+    @staticmethod
+    def _json(response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except (ValueError, UnicodeDecodeError):
+            raise CenterError(both("sync.bad_reply"), offline=False) from None
+
+    def _reject(self, rejected: dict[tuple[str, int], Rejection], entry: Entry, error: str | None) -> None:
+        key = (entry.entry_id, entry.revision)
+        rejection = Rejection(entry.entry_id, entry.revision, error or "")
+        rejected[key] = rejection
+        if key not in self._audited:
+            self._audited.add(key)
+            detail = f"{entry.entry_id} r{entry.revision} seq {entry.seq}: {rejection.error}"
+            self.store.audit("sync_rejected", detail, self.clock().isoformat())
+
+    def _contact(self, **changes: Any) -> None:
+        self._set_status(online=True, last_success=self.clock().isoformat(), last_error=None, **changes)
+
+    def _failed(self, exc: CenterError) -> StepResult:
+        self._set_status(online=not exc.offline, last_error=str(exc))
+        return StepResult(error=str(exc), offline=exc.offline)
+
+    def _set_status(self, **changes: Any) -> None:
+        self.status = replace(self.status, **changes)
+
+
+def _tls_context(ca_file: str, config_path: Path | None) -> ssl.SSLContext | bool:
+    if not ca_file:
+        return True
+    path = _beside(config_path, ca_file)
+    try:
+        return ssl.create_default_context(cafile=str(path))
+    except (OSError, ssl.SSLError):
+        raise SyncSetupError(both("sync.ca_missing", path=path)) from None
+
+
+def _version() -> str:
+    try:
+        return metadata.version("campus-kiosk")
+    except metadata.PackageNotFoundError:
+        return "unknown"
