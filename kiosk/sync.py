@@ -156,15 +156,19 @@ def read_token(path: Path) -> str:
     return token
 
 
-def syncer_from_config(
-    config: Config, store: EntryStore, roster: RosterStore, notices: NoticeStore, clock: Clock = local_now
-) -> Syncer:
-    """A Syncer for this station; raise SyncSetupError when sync cannot be set up."""
+def station_token(config: Config) -> str:
+    """This station's token, read once at start; raise SyncSetupError when sync cannot be set up."""
     if not config.center.url:
         raise SyncSetupError(both("sync.no_center"))
     if not config.center.token_file:
         raise SyncSetupError(both("sync.token_missing", path="[center] token_file"))
-    token = read_token(_beside(config.path, config.center.token_file))
+    return read_token(_beside(config.path, config.center.token_file))
+
+
+def syncer_from_config(
+    config: Config, token: str, store: EntryStore, roster: RosterStore, notices: NoticeStore, clock: Clock = local_now
+) -> Syncer:
+    """A Syncer for this station, with the token from `station_token`."""
     return Syncer(config.center, config.station.id, store, roster, notices, token, clock=clock, config_path=config.path)
 
 
