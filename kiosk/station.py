@@ -111,9 +111,8 @@ class Station:
     def add_reading(self, celsius: float) -> Outcome:
         """A temperature typed by the officer: for the person just scanned, or else for the next scan."""
         reading = Reading(celsius=round(celsius, 1), taken_at=iso(self.clock.now()), operator=self.operator)
-        last = self.last_entry
-        recent = self._last_scan_at is not None and self.clock.monotonic() - self._last_scan_at <= READING_WINDOW
-        if last is None or not recent or last.direction is Direction.OUT:
+        last = self.reading_target
+        if last is None:
             self._pending_reading = reading
             return Outcome(entry=None, decision=None)
         readings = (*last.readings, reading)
@@ -125,6 +124,15 @@ class Station:
                                offline=last.offline or not self.online)
         self.last_entry = self.store.record(amended)
         return Outcome(self.last_entry, decision)
+
+    @property
+    def reading_target(self) -> Entry | None:
+        """The entry a reading typed now would amend; None when it would wait for the next scan."""
+        last = self.last_entry
+        recent = self._last_scan_at is not None and self.clock.monotonic() - self._last_scan_at <= READING_WINDOW
+        if last is None or not recent or last.direction is Direction.OUT:
+            return None
+        return last
 
     @property
     def pending_reading(self) -> Reading | None:
