@@ -31,8 +31,8 @@ MAX_TITLE_LENGTH = 60
 LOCAL_SOURCE = "local"
 """`source` of a notice added at this station; the center's refresh keeps these (storage/notices.py)."""
 
-_PRINTABLE_ASCII = re.compile(r"^[\x21-\x7e]+$")
-_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_PRINTABLE_ASCII = re.compile(r"[\x21-\x7e]+")
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 class NoticeRefused(ValueError):
@@ -45,7 +45,7 @@ def url_problem(url: str, allowed_domains: Sequence[str]) -> str | None:
         return both("notice.url.empty")
     if len(url) > MAX_URL_LENGTH:
         return both("notice.url.too_long", limit=MAX_URL_LENGTH)
-    if not _PRINTABLE_ASCII.match(url) or "\\" in url:
+    if not _PRINTABLE_ASCII.fullmatch(url) or "\\" in url:
         return both("notice.url.characters")
     if not url.lower().startswith("https://"):
         return both("notice.url.https")
@@ -57,11 +57,13 @@ def url_problem(url: str, allowed_domains: Sequence[str]) -> str | None:
         return both("notice.url.no_host")
     if "@" in netloc:
         return both("notice.url.userinfo")
+    if "[" in netloc or "]" in netloc:  # an IP address literal, not a name
+        return both("notice.url.host")
     if ":" in netloc:
         return both("notice.url.port")
     host = netloc.lower()
     labels = host.split(".")
-    if not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+    if not all(_LABEL.fullmatch(label) for label in labels) or labels[-1].isdigit():
         return both("notice.url.host")
     allowed = [domain.strip().strip(".").lower() for domain in allowed_domains if domain.strip().strip(".")]
     if host in allowed:

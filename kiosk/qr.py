@@ -48,7 +48,7 @@ class QRRender:
 
 @lru_cache(maxsize=256)
 def module_matrix(text: str, error_correction: int = ERROR_CORRECT_M) -> tuple[tuple[bool, ...], ...]:
-    """The code's modules (True is dark), quiet zone included; raises DataOverflowError past version 40."""
+    """The code's modules (True is dark), quiet zone included; past version 40 qrcode raises an error."""
     code = qrcode.QRCode(version=None, error_correction=error_correction, border=QUIET_ZONE)
     code.add_data(text)
     code.make(fit=True)
@@ -65,7 +65,7 @@ def render_qr(text: str, width: int, height: int) -> QRRender:
     """The code for `text` in a space of `width` × `height` cells, or the enlarge message. Cached per size."""
     try:
         matrix = module_matrix(text)
-    except DataOverflowError:
+    except (DataOverflowError, ValueError):  # past version 40 qrcode raises either, depending on the text
         return QRRender(lines=(), needed=(0, 0), message=both("qr.enlarge"))
     needed = cells_needed(len(matrix))
     if needed[0] > width or needed[1] > height:
