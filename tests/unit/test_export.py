@@ -1,0 +1,143 @@
+"""Reports: CSV and JSON lines read back, XLSX opened with openpyxl, files private and whole."""
+
+from __future__ import annotations
+
+import csv
+import json
+import stat
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from kiosk.export import COLUMNS, FEVER_FILL, NOT_ADMITTED_FILL, report_row, write_report
+from kiosk.i18n import t
+from kiosk.models import Direction, Entry, Method, Reading, Reason, Role, Verdict
+
+
+@pytest.fixture
+def entries(make_entry: Callable[..., Entry]) -> list[Entry]:
+    fever = (Reading(38.4, "2026-11-28T08:05:10+08:00", "T1001"), Reading(38.6, "2026-11-28T08:06:00+08:00", "T1001"))
+    return [
+        make_entry(seq=1, acked_at="2026-11-28T07:31:00+08:00"),
+        make_entry(
+            "2023000103",
+            seq=2,
+            name="李小明",
+            captured_at="2026-11-28T08:05:00+08:00",
+            verdict=Verdict.REFERRED,
+            reasons=(Reason.FEVER_REFERRED,),
+            readings=fever,
+        ),
+        make_entry(
+            "V0001",
+            seq=3,
+            name='=HYPERLINK("http://evil")',
+            role=Role.VISITOR,
+            method=Method.VISITOR_FORM,
+            captured_at="2026-11-28T08:40:00+08:00",
+            verdict=Verdict.DENIED,
+            reasons=(Reason.VISITOR_INCOMPLETE,),
+            offline=True,
+        ),
+        make_entry(
+            "2023000102", seq=4, name="欧阳娜娜", direction=Direction.OUT, captured_at="2026-11-28T21:15:00+08:00"
+        ),
+    ]
+
+
+def private(path: Path) -> bool:
+    return stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_jsonl_round_trip(tmp_path: Path, entries: list[Entry]) -> None:
+    path = tmp_path / "day.jsonl"
+    write_report(entries, path, "jsonl")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert [Entry.from_dict(json.loads(line)) for line in lines] == entries
+    assert private(path)
+
+
+def test_csv_round_trip(tmp_path: Path, entries: list[Entry]) -> None:
+    path = tmp_path / "day.csv"
+    write_report(entries, path, "csv")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # so that Excel reads it as UTF-8
+    with path.open(encoding="utf-8-sig", newline="") as stream:
+        rows = list(csv.reader(stream))
+    assert rows[0] == [t(f"export.col.{c}") for c in COLUMNS]
+    assert rows[1:] == [[str(v) for v in report_row(e)] for e in entries[:2]] + [
+        ["'" + v if v.startswith("=") else str(v) for v in report_row(entries[2])],
+        [str(v) for v in report_row(entries[3])],
+    ]
+    fever = dict(zip(rows[0], rows[2], strict=True))
+    assert fever["体温(°C)"] == "38.4; 38.6"
+    assert fever["结果"] == "已转介"
+    assert fever["原因"] == "体温异常,请到发热门诊"
+    assert fever["已上传"] == "否"
+    assert dict(zip(rows[0], rows[1], strict=True))["已上传"] == "是"
+    assert rows[3][4] == '\'=HYPERLINK("http://evil")'  # never a formula in the office's Excel
+    assert private(path)
+
+
+def test_csv_in_english_to_stdout(entries: list[Entry], capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+    write_report(entries, None, "csv", language="en")
+    out = capfdbinary.readouterr().out
+    assert not out.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(out.decode("utf-8").splitlines()))
+    assert rows[0][:3] == ["Time", "Station", "Direction"]
+    assert rows[4][2] == "Out"
+    assert len(rows) == 5
+
+
+def test_xlsx(tmp_path: Path, entries: list[Entry]) -> None:
+    path = tmp_path / "day.xlsx"
+    write_report(entries, path, "xlsx")
+    assert private(path)
+    book = load_workbook(path)
+    sheet, counts = book.worksheets
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == "A1:M5"
+    assert [c.value for c in sheet[1]] == [t(f"export.col.{c}") for c in COLUMNS]
+    assert sheet["A1"].font.b
+    assert sheet["A2"].value == datetime(2026, 11, 28, 7, 30)
+    fills = [sheet.cell(row=r, column=1).fill for r in range(2, 6)]
+    assert [f.fill_type for f in fills] == [None, "solid", "solid", None]
+    assert fills[1].fgColor.rgb.endswith(FEVER_FILL)
+    assert fills[2].fgColor.rgb.endswith(NOT_ADMITTED_FILL)
+    assert all(sheet.cell(row=3, column=c).fill.fgColor.rgb.endswith(FEVER_FILL) for c in range(1, 14))
+    visitor_name = sheet["E4"]
+    assert visitor_name.data_type == "s" and visitor_name.value.startswith("=HYPERLINK")
+    # CJK text is twice as wide: the reasons column fits "体温异常,请到发热门诊" (11 characters → 22).
+    assert sheet.column_dimensions["I"].width >= 22
+    assert sheet.column_dimensions["B"].width < sheet.column_dimensions["I"].width
+    rows = {row[0]: row[1:] for row in counts.iter_rows(min_row=2, values_only=True)}
+    assert len(rows) == 25
+    assert rows["07:00"] == (1, 0, 0, 1)
+    assert rows["08:00"] == (0, 1, 1, 2)
+    assert rows["21:00"] == (1, 0, 0, 1)
+    assert rows["合计"] == (2, 1, 1, 4)
+
+
+def test_xlsx_needs_a_file(entries: list[Entry]) -> None:
+    with pytest.raises(ValueError):
+        write_report(entries, None, "xlsx")
+
+
+def test_a_failed_export_leaves_the_old_file_and_no_temporary(tmp_path: Path, entries: list[Entry]) -> None:
+    path = tmp_path / "day.csv"
+    path.write_text("old", encoding="utf-8")
+    broken = [*entries, "not an entry"]
+    with pytest.raises(AttributeError):
+        write_report(broken, path, "csv")  # type: ignore[arg-type]
+    assert path.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["day.csv"]
+
+
+def test_an_existing_readable_file_becomes_private(tmp_path: Path, entries: list[Entry]) -> None:
+    path = tmp_path / "day.jsonl"
+    path.write_text("", encoding="utf-8")
+    path.chmod(0o644)
+    write_report(entries, path, "jsonl")
+    assert private(path)
