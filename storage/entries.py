@@ -15,6 +15,7 @@ catches up on the others' journal records before acting, and reloads when the jo
 from __future__ import annotations
 
 import fcntl
+import heapq
 import os
 import threading
 from collections.abc import Iterable, Iterator
@@ -157,18 +158,19 @@ class EntryStore:
     def oldest_unsynced_at(self) -> str | None:
         """Capture time of the oldest entry still waiting for the center."""
         with self._locked():
-            oldest = [next(iter(d.values())) for d in (self._unsynced_priority, self._unsynced_normal) if d]
-            return min(oldest, key=lambda item: item[0])[3] if oldest else None
+            waiting = [*self._unsynced_priority.values(), *self._unsynced_normal.values()]
+            return min(waiting, key=lambda item: item[0])[3] if waiting else None
 
     def unsynced_batch(self, limit: int) -> list[Entry]:
         """Up to `limit` entries waiting for the center: denied and referred first, each in sequence order."""
         with self._locked():
-            chosen: list[tuple[str, tuple[int, str, int, str]]] = []
-            for index in (self._unsynced_priority, self._unsynced_normal):
-                for item in index.items():
-                    if len(chosen) >= limit:
-                        break
-                    chosen.append(item)
+            # The indexes are not kept in sequence order (an amendment or a reload re-inserts), so pick the
+            # lowest sequence numbers explicitly.
+            chosen = heapq.nsmallest(limit, self._unsynced_priority.items(), key=lambda item: item[1][0])
+            if len(chosen) < limit:
+                chosen += heapq.nsmallest(
+                    limit - len(chosen), self._unsynced_normal.items(), key=lambda item: item[1][0]
+                )
             in_journal = {eid: self._journal_entries[eid] for eid, _ in chosen if eid in self._journal_entries}
         found: dict[str, Entry] = dict(in_journal)
         by_chunk: dict[str, list[str]] = {}
