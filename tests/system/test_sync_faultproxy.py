@@ -33,7 +33,7 @@ class _Upstream(BaseHTTPRequestHandler):
 def proxy() -> Iterator[FaultProxy]:
     _Upstream.seen = []
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
-    thread = threading.Thread(target=upstream.serve_forever, daemon=True)
+    thread = threading.Thread(target=upstream.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     with FaultProxy(upstream.server_address[1], delay=1.0) as running:
         yield running

@@ -1,13 +1,16 @@
-"""Full-jitter backoff and the token file check, without a network."""
+"""Full-jitter backoff, the token file check and the wire form of entries, without a network."""
 
 from __future__ import annotations
 
+import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from kiosk.sync import Backoff, SyncSetupError, read_token
+from kiosk.models import Entry, Reading, Reason, Verdict, Visitor
+from kiosk.sync import Backoff, SyncSetupError, read_token, wire_entry
 
 
 def test_backoff_ceiling_doubles_up_to_the_cap() -> None:
@@ -74,3 +77,21 @@ def test_missing_or_empty_token_is_refused(tmp_path: Path) -> None:
     empty.chmod(0o600)
     with pytest.raises(SyncSetupError, match="empty"):
         read_token(empty)
+
+
+def test_wire_entry_is_exactly_to_dict(make_entry: Callable[..., Entry]) -> None:
+    plain = make_entry()
+    full = make_entry(
+        verdict=Verdict.REFERRED,
+        reasons=(Reason.FEVER_REMEASURE, Reason.FEVER_REFERRED),
+        readings=(
+            Reading(37.9, "2026-11-28T07:31:00+08:00", "T1001"),
+            Reading(38.1, "2026-11-28T07:33:00+08:00", "T1001"),
+        ),
+        visitor=Visitor(phone="13800000000", host="王老师", reason="送材料"),
+        revision=2,
+        acked_at="2026-11-28T08:00:00+08:00",
+    )
+    for entry in (plain, full):
+        assert json.dumps(wire_entry(entry), sort_keys=True) == json.dumps(entry.to_dict(), sort_keys=True)
+        assert Entry.from_dict(json.loads(json.dumps(wire_entry(entry)))) == entry
