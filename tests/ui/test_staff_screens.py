@@ -1,0 +1,129 @@
+"""Pilot flows through the duty officer's screens, each hosted by a tiny app over a real store and roster."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from textual.app import App
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Static
+
+from kiosk.clock import FrozenClock
+from kiosk.config import Config, DutyStaff, SecurityConfig
+from kiosk.models import Method, Person, Reason, Verdict
+from kiosk.pins import hash_pin
+from kiosk.station import Station
+from screens.temperature import TemperatureDialog
+from storage.entries import EntryStore
+from storage.roster import RosterStore
+
+PIN = "2468"
+START = datetime(2026, 11, 28, 7, 30, tzinfo=timezone(timedelta(hours=8)))
+SIZE = (110, 40)
+
+
+class Host(App[None]):
+    """Pushes one screen and keeps what it is dismissed with."""
+
+    def __init__(self, make: Callable[[], Screen]) -> None:
+        super().__init__()
+        self.make = make
+        self.results: list[object] = []
+
+    def on_mount(self) -> None:
+        self.push_screen(self.make(), self.results.append)
+
+
+@pytest.fixture(scope="session")
+def pin_hash() -> str:
+    return hash_pin(PIN)
+
+
+@pytest.fixture
+def station(config: Config, people: tuple[Person, ...], pin_hash: str) -> Station:
+    config = replace(config, security=SecurityConfig(duty=(DutyStaff("D01", "赵值班", pin_hash),)))
+    roster = RosterStore(config.data_dir)
+    roster.replace_all(people)
+    station = Station(config, EntryStore(config.data_dir), roster, FrozenClock(START))
+    station.open_shift("D01", PIN)
+    return station
+
+
+def shown(app: App, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def type_text(pilot: Pilot, text: str) -> None:
+    await pilot.press(*text)
+
+
+# -- temperature ------------------------------------------------------------------------------------------
+
+
+async def test_high_reading_twice_refers_the_person_just_scanned(station: Station) -> None:
+    station.scan("2023000101")
+    app = Host(lambda: TemperatureDialog(station, "zh"))
+    async with app.run_test(size=SIZE) as pilot:
+        assert "张*" in shown(app, "#target") and "2023****01" in shown(app, "#target")
+        await type_text(pilot, "38.0")
+        await pilot.press("enter")
+        assert isinstance(app.screen, TemperatureDialog)
+        assert "复测" in shown(app, "#message")
+        await type_text(pilot, "38.2")
+        await pilot.press("enter")
+        assert "发热门诊" in shown(app, "#message") and "fever clinic" in shown(app, "#message")
+        await pilot.press("escape")
+        await pilot.pause()
+    [entry] = station.store.entries_of_day("2026-11-28")
+    assert entry.verdict is Verdict.REFERRED
+    assert [r.celsius for r in entry.readings] == [38.0, 38.2]
+    assert {r.operator for r in entry.readings} == {"D01"}
+    assert Reason.FEVER_REFERRED in entry.reasons
+    assert app.results[-1].entry == entry
+
+
+async def test_bad_reading_is_refused_and_nothing_recorded(station: Station) -> None:
+    station.scan("2023000101")
+    app = Host(lambda: TemperatureDialog(station, "en"))
+    async with app.run_test(size=SIZE) as pilot:
+        for bad in ("3", "44.0", "36.55", "abc"):
+            await type_text(pilot, bad)
+            await pilot.press("enter")
+            assert "34.0" in shown(app, "#message") and "nothing was recorded" in shown(app, "#message")
+            await pilot.press("ctrl+a", "backspace")
+        await pilot.press("escape")
+        await pilot.pause()
+    [entry] = station.store.entries_of_day("2026-11-28")
+    assert entry.readings == () and entry.revision == 0
+    assert app.results == [None]
+
+
+async def test_normal_reading_closes_with_the_outcome(station: Station) -> None:
+    station.scan("2023000101")
+    app = Host(lambda: TemperatureDialog(station, "zh"))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "36.5")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not isinstance(app.screen, TemperatureDialog)
+    [entry] = station.store.entries_of_day("2026-11-28")
+    assert [r.celsius for r in entry.readings] == [36.5] and entry.verdict is Verdict.ADMITTED
+    assert app.results[0].entry == entry
+
+
+async def test_reading_before_any_scan_waits_for_the_next_person(station: Station) -> None:
+    app = Host(lambda: TemperatureDialog(station, "en"))
+    async with app.run_test(size=SIZE) as pilot:
+        assert "next person" in shown(app, "#target")
+        await type_text(pilot, "36.8")
+        await pilot.press("enter")
+        await pilot.pause()
+    assert station.store.entries_of_day("2026-11-28") == []
+    assert station.pending_reading is not None and station.pending_reading.celsius == 36.8
+    entry = station.scan("2023000101").entry
+    assert entry is not None and [r.celsius for r in entry.readings] == [36.8]
+    assert entry.method is Method.KEYBOARD_SCAN
