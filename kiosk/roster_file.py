@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,13 +82,17 @@ def _csv_rows(path: Path) -> list[tuple[int, list[str]]]:
 def _xlsx_rows(path: Path) -> list[tuple[int, list[str]]]:
     from openpyxl import load_workbook  # only XLSX imports pay for openpyxl
 
+    # A damaged workbook can fail in any of openpyxl's layers (zip, XML, styles, cell types), each with its own
+    # exception class; whichever it is, the file is unusable and the user needs a message, not a traceback.
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except Exception as exc:
         raise RosterFileError(f"{path}: 不是有效的 XLSX 文件 / not a valid XLSX file: {exc}") from None
     try:
         sheet = book.worksheets[0]
         return [(number, [_cell_text(v) for v in values]) for number, values in enumerate(sheet.values, start=1)]
+    except Exception as exc:
+        raise RosterFileError(f"{path}: 无法读取 XLSX 内容 / cannot read the XLSX content: {exc}") from None
     finally:
         book.close()  # read-only workbooks keep the file open until closed
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -126,6 +127,11 @@ def test_unreadable_files(tmp_path: Path) -> None:
         read_roster_file(tmp_path / "missing.csv")
     with pytest.raises(RosterFileError, match="not a valid XLSX"):
         read_roster_file(write(tmp_path, "PK\x03\x04 not really a zip", "latin-1", "fake.xlsx"))
+    damaged = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(damaged, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types")  # cut short: openpyxl's XML parser fails
+    with pytest.raises(RosterFileError, match="not a valid XLSX"):
+        read_roster_file(damaged)
     with pytest.raises(RosterFileError, match="old .xls"):
         read_roster_file(write(tmp_path, "\xd0\xcf\x11\xe0 ole", "latin-1", "old.xls"))
 
