@@ -19,6 +19,8 @@ from tinydb.storages import Storage
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+"""Write failures that mean "no room": a full disk, a quota, a file size limit (RLIMIT_FSIZE)."""
 
 
 class StoreError(Exception):
@@ -62,7 +64,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     except OSError as exc:
         os.close(fd)
         tmp.unlink(missing_ok=True)
-        if exc.errno == errno.ENOSPC:
+        if exc.errno in NO_ROOM:
             raise StoreFullError(path) from exc
         raise
     os.close(fd)

@@ -7,7 +7,6 @@ next generation (by rename), which is how other processes notice that it was fol
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import zlib
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from storage.files import PRIVATE_FILE, StoreFullError, move_aside, write_atomic
+from storage.files import NO_ROOM, PRIVATE_FILE, StoreFullError, move_aside, write_atomic
 
 
 def encode_record(record: dict[str, Any]) -> bytes:
@@ -156,7 +155,7 @@ class Journal:
             os.fdatasync(self.fd)
         except OSError as exc:
             os.ftruncate(self.fd, self.offset)
-            if exc.errno == errno.ENOSPC:
+            if exc.errno in NO_ROOM:
                 raise StoreFullError(self.path) from exc
             raise
         self.offset += len(payload)
