@@ -99,7 +99,9 @@ class Journal:
                 f"日志文件已损坏,已移至 {aside.name},有效记录已保留 / "
                 f"journal damaged, moved to {aside.name}; valid records kept"
             )
-            records = [r for r in found.records if r.get("op") != "header"]
+            # Keep every intact record, also those after the damage: each line carries its own CRC.
+            intact = (decode_line(line + b"\n") for line in data.split(b"\n"))
+            records = [r for r in intact if r is not None and r.get("op") != "header"]
             valid_header = header is not None and header.get("op") == "header"
             fresh = {
                 "op": "header",
@@ -148,6 +150,11 @@ class Journal:
     def append(self, records: list[dict[str, Any]]) -> None:
         """Write and fdatasync records; on failure leave the file as it was."""
         payload = b"".join(encode_record(r) for r in records)
+        size = os.fstat(self.fd).st_size
+        if size > self.offset and b"\n" not in os.pread(self.fd, size - self.offset, self.offset):
+            # A writer killed mid-append left a partial line (never acknowledged); appending after it would
+            # fuse our record with it into one damaged line.
+            os.ftruncate(self.fd, self.offset)
         try:
             written = 0
             while written < len(payload):
