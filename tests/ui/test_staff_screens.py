@@ -10,14 +10,16 @@ import pytest
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
 
 from kiosk.clock import FrozenClock
 from kiosk.config import Config, DutyStaff, SecurityConfig
 from kiosk.models import Method, Person, Reason, Verdict
 from kiosk.pins import hash_pin
 from kiosk.station import Station
+from screens.manual import ManualEntryScreen
 from screens.temperature import TemperatureDialog
+from screens.unmask import UnmaskDialog
 from storage.entries import EntryStore
 from storage.roster import RosterStore
 
@@ -127,3 +129,63 @@ async def test_reading_before_any_scan_waits_for_the_next_person(station: Statio
     entry = station.scan("2023000101").entry
     assert entry is not None and [r.celsius for r in entry.readings] == [36.8]
     assert entry.method is Method.KEYBOARD_SCAN
+
+
+# -- manual entry -----------------------------------------------------------------------------------------
+
+
+def options(app: App) -> list[str]:
+    people = app.screen.query_one("#people", OptionList)
+    return [str(people.get_option_at_index(i).prompt) for i in range(people.option_count)]
+
+
+async def test_manual_entry_finds_a_partial_chinese_name_and_records_typed(station: Station) -> None:
+    app = Host(lambda: ManualEntryScreen(station, "zh"))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "娜娜")
+        await pilot.pause()
+        assert options(app) == ["欧**娜  2023****02  学生  海淀校园  西北楼"]
+        await pilot.click("#people", offset=(4, 1))
+        await pilot.pause()
+        assert not isinstance(app.screen, ManualEntryScreen)
+    [entry] = station.store.entries_of_day("2026-11-28")
+    assert (entry.person_id, entry.name) == ("2023000102", "欧阳娜娜")
+    assert (entry.method, entry.operator) == (Method.TYPED, "D01")
+    assert app.results[0].entry == entry
+
+
+async def test_manual_entry_by_id_prefix_with_the_keyboard_and_unmasked(station: Station) -> None:
+    app = Host(lambda: ManualEntryScreen(station, "en"))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "2023")
+        await pilot.pause()
+        assert len(options(app)) == 3 and all("2023****" in o for o in options(app))
+        await pilot.press("ctrl+u")
+        await pilot.pause()
+        assert isinstance(app.screen, UnmaskDialog)
+        await type_text(pilot, "1111")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, UnmaskDialog) and "Wrong PIN" in shown(app, "#message")
+        await type_text(pilot, PIN)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ManualEntryScreen)
+        assert options(app)[2] == "李小明  2023000103  Student  昌平校园  G区1号楼"
+        await pilot.press("enter", "down", "down", "enter")
+        await pilot.pause()
+    [entry] = station.store.entries_of_day("2026-11-28")
+    assert entry.person_id == "2023000103" and entry.method is Method.TYPED and entry.verdict is Verdict.REFERRED
+
+
+async def test_manual_entry_without_a_match_records_nothing(station: Station) -> None:
+    app = Host(lambda: ManualEntryScreen(station, "en"))
+    async with app.run_test(size=SIZE) as pilot:
+        await type_text(pilot, "钱")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert options(app) == [] and "No one matches" in shown(app, "#status")
+        await pilot.press("escape")
+        await pilot.pause()
+    assert station.store.entries_of_day("2026-11-28") == []
+    assert app.results == [None]
