@@ -8,8 +8,8 @@ import stat
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ MakeEntry = Callable[..., Entry]
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> EntryStore:
+def store(tmp_path: Path) -> Iterator[EntryStore]:
     opened = EntryStore(tmp_path / "data")
     yield opened
     opened.close()
@@ -211,16 +211,15 @@ def test_entries_between_honours_utc_offsets(store: EntryStore, make_entry: Make
     noon = store.record(make_entry(captured_at="2026-11-29T12:00:00+08:00"))
     store.fold()
     after_fold = store.record(make_entry(captured_at="2026-11-29T12:00:01+08:00"))
-    utc = timezone.utc
+    utc = UTC
     # 15:00Z on the 28th is 23:00 in Beijing: the window's dates differ from the entries' local dates
     assert store.entries_between(datetime(2026, 11, 28, 15, tzinfo=utc), datetime(2026, 11, 28, 17, tzinfo=utc)) == [
         late,
         early,
     ]
     beijing = timezone(timedelta(hours=8))
-    assert store.entries_between(datetime(2026, 11, 29, tzinfo=beijing), datetime(2026, 11, 29, 12, tzinfo=beijing)) == [
-        early
-    ], "the end is exclusive"
+    morning = store.entries_between(datetime(2026, 11, 29, tzinfo=beijing), datetime(2026, 11, 29, 12, tzinfo=beijing))
+    assert morning == [early], "the end is exclusive"
     assert store.entries_between(
         datetime(2026, 11, 29, 12, tzinfo=beijing), datetime(2026, 11, 29, 12, 0, 2, tzinfo=beijing)
     ) == [noon, after_fold]
@@ -345,7 +344,8 @@ def test_damaged_journal_line_in_the_middle_keeps_the_records_after_it(
     for garble in (b"", b"garbage", b"\x00" * 40):
         data = tmp_path / f"case{len(garble)}"
         store = EntryStore(data)
-        entries = [store.record(make_entry()) for _ in range(5)]
+        for _ in range(5):
+            store.record(make_entry())
         store.close()
         journal = data / "journal.jsonl"
         lines = journal.read_bytes().split(b"\n")
@@ -368,8 +368,8 @@ def test_torn_journal_tail_is_dropped_silently(store: EntryStore, make_entry: Ma
     store.close()
     journal = store.root / "journal.jsonl"
     whole = journal.read_bytes()
-    torn = whole[: whole.rindex(b"\n", 0, len(whole) - 1) + 1] + whole[whole.rindex(b"\n", 0, len(whole) - 1) + 1 :][:30]
-    journal.write_bytes(torn)
+    last_line = whole.rindex(b"\n", 0, len(whole) - 1) + 1
+    journal.write_bytes(whole[: last_line + 30])
     store = EntryStore(store.root)
     assert store.warnings == []
     assert store.entries_of_day(DAY) == entries[:2]
@@ -497,7 +497,7 @@ def test_two_processes_write_ack_and_fold_without_losing_anything(tmp_path: Path
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Path:
+def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 1 MiB file system (tmpfs), so that ENOSPC comes from the kernel."""
     mount = tmp_path / "small"
     mount.mkdir()
