@@ -75,6 +75,11 @@ def url_problem(url: str, allowed_domains: Sequence[str]) -> str | None:
     return both("notice.url.domain", host=host, allowed=", ".join(allowed) or "-")
 
 
+def showable(notices: Sequence[Notice], allowed_domains: Sequence[str]) -> list[Notice]:
+    """The notices whose URL is still authoritative (the allowlist may have changed since they were stored)."""
+    return [notice for notice in notices if url_problem(notice.url, allowed_domains) is None]
+
+
 def title_problem(title: str) -> str | None:
     """Why `title` cannot head a notice (bilingual), or None."""
     if not title.strip():
