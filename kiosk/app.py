@@ -1,0 +1,313 @@
+"""The kiosk App: modes, bindings, routing and the workers (scanner, sync, fold, clock). Logic is in Station.
+
+Locked down for a public place: no command palette, no inherited bindings (ctrl+q, ctrl+c, ctrl+p, ctrl+z do
+nothing), and leaving needs a duty PIN (F12 → exit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import App
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Static
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from kiosk.clock import Clock, SystemClock, iso
+from kiosk.config import Config
+from kiosk.i18n import Language, both, t
+from kiosk.models import Verdict
+from kiosk.scanner import Rejected, Scanned, ScannerStatus, SerialReader, parse_scan
+from kiosk.station import Shift, Station
+from screens.duty import DutyLoginDialog, DutyMenuDialog, ExitDialog
+from screens.gate import GateScreen, SyncView
+from storage.entries import EntryStore
+from storage.files import StoreError, StoreFullError
+from storage.notices import NoticeStore
+from storage.roster import RosterStore
+
+if TYPE_CHECKING:
+    from kiosk.sync import Syncer, SyncStatus
+
+ReaderFactory = Callable[..., SerialReader]
+"""Builds the reader from keyword callbacks on_scan, on_rejected, on_status (SerialReader.from_config's)."""
+
+FOLD_EVERY = 30.0
+"""Seconds between checks whether the journal should be folded into the chunk files."""
+
+
+@dataclass
+class BadgeScanned(Message):
+    """The serial reader read a card number."""
+
+    scanned: Scanned
+    """The number, how it was read and when."""
+
+
+@dataclass
+class ScanRejected(Message):
+    """The serial reader read a line that is not a card number."""
+
+    rejected: Rejected
+    """Why, and a printable excerpt for the audit record."""
+
+
+@dataclass
+class ScannerStatusChanged(Message):
+    """The serial reader connected or lost its port."""
+
+    status: ScannerStatus
+    detail: str
+    """The port and the OS error, for the log only."""
+
+
+@dataclass
+class SyncStatusChanged(Message):
+    """A sync pass ended."""
+
+    status: SyncStatus
+    """The syncer's status after the pass."""
+
+
+class KioskApp(App[int], inherit_bindings=False):
+    """The gate kiosk: the gate screen below, staff screens and dialogs pushed over it."""
+
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS = []
+    TITLE = "Campus kiosk"
+
+    def __init__(
+        self,
+        config: Config,
+        station: Station,
+        notices: NoticeStore,
+        clock: Clock,
+        reader_factory: ReaderFactory | None = None,
+        syncer: Syncer | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.station = station
+        self.notices = notices
+        self.clock = clock
+        self.syncer = syncer
+        self.language: Language = config.ui.language
+        if reader_factory is None and config.scanner.port:
+            reader_factory = _reader_from_config(config)
+        self.reader: SerialReader | None = None
+        if reader_factory is not None:
+            self.reader = reader_factory(
+                on_scan=lambda scanned: self.post_message(BadgeScanned(scanned)),
+                on_rejected=lambda rejected: self.post_message(ScanRejected(rejected)),
+                on_status=lambda status, detail: self.post_message(ScannerStatusChanged(status, detail)),
+            )
+        self.gate: GateScreen
+
+    def on_mount(self) -> None:
+        scanner_status = ScannerStatus.RECONNECTING if self.reader else "keyboard"
+        self.gate = GateScreen(self.station, self.language, self._notice_area(), scanner_status)
+        self.push_screen(self.gate)
+        self.gate.sync = self._sync_view(self.syncer.status if self.syncer else None)
+        warnings = [*self.station.store.warnings, *self.station.roster.warnings, *self.notices.warnings]
+        if warnings:
+            self.gate.show_banner("\n".join(warnings))
+        self.set_interval(1.0, self._tick)
+        self.set_interval(FOLD_EVERY, self.fold_journal)
+        self.load_today()
+        if self.reader is not None:
+            self.read_scans()
+        if self.syncer is not None:
+            self.push_entries()
+
+    def on_unmount(self) -> None:
+        if self.reader is not None:
+            self.reader.stop()
+
+    # -- workers ---------------------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="scanner", exit_on_error=False)
+    def read_scans(self) -> None:
+        """Read the serial scanner until the app ends (the reader stops within its read timeout)."""
+        assert self.reader is not None
+        worker = get_current_worker()
+        self.reader.run(should_stop=lambda: worker.is_cancelled)
+
+    @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
+    def push_entries(self) -> None:
+        """Sync with the center every [center] sync_interval seconds (or after a backoff)."""
+        assert self.syncer is not None
+        worker = get_current_worker()
+        while not worker.is_cancelled:
+            report = self.syncer.sync_once()
+            self.post_message(SyncStatusChanged(self.syncer.status))
+            deadline = self.clock.monotonic() + self.syncer.next_delay(report)
+            while not worker.is_cancelled and self.clock.monotonic() < deadline:
+                worker.cancelled_event.wait(0.2)
+
+    @work(thread=True, exclusive=True, group="fold", exit_on_error=False)
+    def fold_journal(self) -> None:
+        """Fold the journal into the TinyDB chunk files when it has grown (off the scan path)."""
+        self.station.store.fold_if_due()
+
+    @work(thread=True, exclusive=True, group="today", exit_on_error=False)
+    def load_today(self) -> None:
+        """Today's counters and last entries, read from the store once at start."""
+        store, today = self.station.store, self.clock.now().date().isoformat()
+        counts = store.counts(today)
+        recent = list(reversed(store.entries_of_day(today)[-5:]))
+        self.call_from_thread(self.gate.set_counts, counts, recent)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures go: show them, and re-arm the scanner and sync."""
+        worker = event.worker
+        if event.state is not WorkerState.ERROR:
+            return
+        error = str(worker.error)
+        self.gate.show_banner(f"{t('gate.worker_failed', 'zh', error=error)}\n"
+                              f"{t('gate.worker_failed', 'en', error=error)}")
+        if worker.group == "scanner":
+            self.gate.scanner_status = ScannerStatus.RECONNECTING
+            self.gate.redraw()
+            self.set_timer(1.0, self.read_scans)
+        elif worker.group == "sync":
+            self.set_timer(float(self.config.center.sync_interval), self.push_entries)
+
+    # -- scans -----------------------------------------------------------------------------------------
+
+    def on_badge_scanned(self, message: BadgeScanned) -> None:
+        self.admit(message.scanned)
+
+    def on_scan_rejected(self, message: ScanRejected) -> None:
+        self.reject(message.rejected)
+
+    def on_gate_screen_wedge_entered(self, message: GateScreen.WedgeEntered) -> None:
+        typed = message.event
+        scanner = self.config.scanner
+        result = parse_scan(typed.text.encode(), scanner.id_pattern, scanner.max_line, method=typed.method)
+        if isinstance(result, Scanned):
+            self.admit(result)
+        else:
+            self.reject(result)
+
+    def admit(self, scanned: Scanned) -> None:
+        """Decide and record durably, then show; a store failure shows an alarm and no verdict."""
+        try:
+            outcome = self.station.scan(scanned.person_id, scanned.method)
+        except StoreFullError:
+            self._not_recorded(f"{both('store.full')}\n{both('gate.not_recorded')}")
+            return
+        except (StoreError, OSError) as exc:
+            self._not_recorded(f"{both('gate.store_error', error=exc)}\n{both('gate.not_recorded')}")
+            return
+        counts = self.station.store.counts(self.clock.now().date().isoformat())
+        self._refresh_sync()
+        self.gate.show_outcome(outcome, scanned.person_id, counts)
+        if outcome.decision is not None and outcome.decision.verdict is not Verdict.ADMITTED:
+            self.bell()
+
+    def reject(self, rejected: Rejected) -> None:
+        """Garbage from a scanner: shown, and audited (never the raw bytes)."""
+        self.gate.show_rejected(rejected)
+        self.bell()
+        detail = f"{rejected.reason} method={rejected.method} len={rejected.length} {rejected.shown}"
+        try:
+            self.station.store.audit("scan_rejected", detail, iso(self.clock.now()))
+        except (StoreError, OSError) as exc:
+            self.gate.show_banner(both("gate.store_error", error=exc), alarm=True)
+
+    def _not_recorded(self, text: str) -> None:
+        self.gate.show_not_recorded(text)
+        self.bell()
+
+    # -- statuses --------------------------------------------------------------------------------------
+
+    def on_scanner_status_changed(self, message: ScannerStatusChanged) -> None:
+        self.gate.scanner_status = message.status
+        self.gate.redraw()
+
+    def on_sync_status_changed(self, message: SyncStatusChanged) -> None:
+        self.station.online = message.status.online
+        self.gate.sync = self._sync_view(message.status)
+        self.gate.redraw()
+
+    def _tick(self) -> None:
+        self.gate.tick(self.clock.now())
+
+    def _refresh_sync(self) -> None:
+        if self.syncer is None:
+            self.gate.sync = self._sync_view(None)
+
+    def _sync_view(self, status: SyncStatus | None) -> SyncView:
+        if status is not None:
+            return SyncView(status.online, status.pending, status.oldest_pending, configured=True)
+        store = self.station.store
+        return SyncView(False, store.unsynced_count(), store.oldest_unsynced_at(), configured=False)
+
+    def _notice_area(self) -> Widget:
+        latest = self.notices.latest(1)
+        title = ""
+        if latest:
+            notice = latest[0]
+            title = notice.title_en if self.language == "en" and notice.title_en else notice.title
+        return Static(title or t("notice.none", self.language), id="notice-area", markup=False)
+
+    # -- actions (function keys on the gate screen) ----------------------------------------------------
+
+    def action_toggle_direction(self) -> None:
+        self.station.toggle_direction()
+        self.gate.redraw()
+
+    def action_toggle_language(self) -> None:
+        self.language = "en" if self.language == "zh" else "zh"
+        self.gate.set_language(self.language)
+
+    def action_duty_menu(self) -> None:
+        self.push_screen(DutyMenuDialog(self.station.shift is not None, self.language), self._duty_chosen)
+
+    def _duty_chosen(self, choice: str | None) -> None:
+        if choice == "open":
+            self.push_screen(DutyLoginDialog(self.station, self.language), self._shift_opened)
+        elif choice == "close" and self.station.shift is not None:
+            name = self.station.shift.name
+            self.station.close_shift()
+            self.notify(both("duty.closed", name=name))
+            self.gate.redraw()
+        elif choice == "exit":
+            self.push_screen(ExitDialog(self.station, self.language), self._exit_confirmed)
+
+    def _shift_opened(self, shift: Shift | None) -> None:
+        if shift is not None:
+            self.notify(both("duty.opened", name=shift.name))
+        self.gate.redraw()
+
+    def _exit_confirmed(self, confirmed: bool | None) -> None:
+        if confirmed:
+            self.exit(0)
+
+
+def _reader_from_config(config: Config) -> ReaderFactory:
+    def build(**callbacks: Any) -> SerialReader:
+        return SerialReader.from_config(config.scanner, **callbacks)
+
+    return build
+
+
+def build_app(config: Config, clock: Clock | None = None, reader_factory: ReaderFactory | None = None) -> KioskApp:
+    """Open the stores in the config's data directory, build the Station and the App (and the syncer if set)."""
+    clock = clock or SystemClock()
+    data_dir = config.data_dir
+    store = EntryStore(data_dir)
+    roster = RosterStore(data_dir)
+    notices = NoticeStore(data_dir)
+    station = Station(config, store, roster, clock)
+    syncer = None
+    if config.center.url:
+        from kiosk.sync import syncer_from_config
+
+        syncer = syncer_from_config(config, store, roster, notices, clock=clock.now)
+    return KioskApp(config, station, notices, clock, reader_factory=reader_factory, syncer=syncer)
+

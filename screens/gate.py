@@ -1,0 +1,274 @@
+"""The gate screen (`GateScreen`): the verdict of the last scan, big enough to read from two metres away.
+
+It only presents: the app tells it what happened (`show_outcome`, `show_rejected`, status setters) and it sends
+what was typed at the gate up as `GateScreen.WedgeEntered`. Names and IDs are always masked.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ActiveBinding, Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Static
+
+from kiosk.i18n import Language, t
+from kiosk.models import DayCounts, Direction, Entry, Verdict
+from kiosk.privacy import mask_id, mask_name
+from kiosk.scanner import KeyboardWedge, Rejected, ScannerStatus, WedgeEvent
+from kiosk.station import Outcome, Station
+
+SYMBOLS = {Verdict.ADMITTED: "✔", Verdict.DENIED: "✘", Verdict.REFERRED: "✚"}
+_LOOKS = ("-admitted", "-denied", "-referred", "-duplicate", "-rejected", "-idle")
+
+
+@dataclass(frozen=True)
+class SyncView:
+    """What the sync line shows."""
+
+    online: bool
+    pending: int
+    """Entries waiting for the center."""
+    oldest_pending: str | None
+    """Capture time (ISO) of the oldest waiting entry."""
+    configured: bool
+    """Whether a center is configured at all."""
+
+
+class GateScreen(Screen[None], inherit_bindings=False):
+    """Station, clock, the big verdict panel, recent entries, today's counts, statuses and the notice area."""
+
+    CSS_PATH = "gate.tcss"
+    BINDINGS: list[BindingType] = [
+        Binding("f9", "app.toggle_direction", "key.direction", key_display="F9"),
+        Binding("f10", "app.toggle_language", "key.language", key_display="F10"),
+        Binding("f12", "app.duty_menu", "key.duty", key_display="F12"),
+    ]
+
+    class WedgeEntered(Message):
+        """Characters typed at the gate (by a keyboard-wedge scanner or a person) ended by Enter."""
+
+        def __init__(self, event: WedgeEvent) -> None:
+            super().__init__()
+            self.event = event
+            """The text and whether it came as a scanner's burst."""
+
+    def __init__(
+        self,
+        station: Station,
+        language: Language,
+        notice_area: Widget,
+        scanner_status: str,
+    ) -> None:
+        super().__init__()
+        self.station = station
+        self.language: Language = language
+        self.notice_area = notice_area
+        self.scanner_status = scanner_status
+        """"connected", "reconnecting" or "keyboard"."""
+        self.sync: SyncView | None = None
+        self.counts = DayCounts()
+        self.recent: deque[Entry] = deque(maxlen=5)
+        self.banner: tuple[str, bool] | None = None
+        """The warning shown across the screen, and whether it is an alarm (red)."""
+        self.now = station.clock.now()
+        self._verdict: tuple[str, Outcome | Rejected | None, str] = ("-idle", None, "")
+        self._wedge = KeyboardWedge(max_length=station.config.scanner.max_line)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="top"):
+            yield Static(id="station", markup=False)
+            yield Static(id="clock", markup=False)
+        with Horizontal(id="status"):
+            yield Static(id="direction", markup=False)
+            yield Static(id="duty", markup=False)
+            yield Static(id="scanner", markup=False)
+            yield Static(id="sync", markup=False)
+        yield Static(id="banner", markup=False)
+        with Vertical(id="verdict", classes="-idle"):
+            yield Static(id="verdict-main", markup=False)
+            yield Static(id="verdict-reason", markup=False)
+            yield Static(id="verdict-other", markup=False)
+            yield Static(id="verdict-person", markup=False)
+        with Horizontal(id="lower"):
+            with Vertical(id="recent-box"):
+                yield Static(id="recent-title", markup=False)
+                yield Static(id="recent", markup=False)
+            yield self.notice_area
+        yield Static(id="counts", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.redraw()
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The footer's labels in the current language (binding descriptions are catalog keys)."""
+        return {
+            key: active._replace(binding=replace(active.binding, description=t(active.binding.description,
+                                                                                self.language)))
+            for key, active in super().active_bindings.items()
+        }
+
+    def on_key(self, event: events.Key) -> None:
+        """Whatever has focus here, characters ending in Enter are a scan (a keyboard-wedge reader types them)."""
+        character = "\r" if event.key == "enter" else event.character
+        if character is None or not (character == "\r" or character.isprintable()):
+            return
+        event.stop()
+        event.prevent_default()
+        typed = self._wedge.feed(character, event.time)
+        if typed is not None:
+            self.post_message(self.WedgeEntered(typed))
+
+    # -- what the app tells the screen -----------------------------------------------------------------
+
+    def show_outcome(self, outcome: Outcome, person_id: str, counts: DayCounts) -> None:
+        """A scan was decided and (unless a duplicate) durably recorded."""
+        look = "-duplicate" if outcome.duplicate or outcome.decision is None else f"-{outcome.decision.verdict}"
+        self._verdict = (look, outcome, person_id)
+        if outcome.entry is not None:
+            self.recent.appendleft(outcome.entry)
+        self.counts = counts
+        if self.banner and self.banner[1]:
+            self.banner = None  # recording works again
+        self.redraw()
+
+    def show_rejected(self, rejected: Rejected) -> None:
+        self._verdict = ("-rejected", rejected, "")
+        self.redraw()
+
+    def show_banner(self, text: str, alarm: bool = False) -> None:
+        """A warning (store damage repaired, a failed task) or, with `alarm`, a red alarm; until replaced."""
+        self.banner = (text, alarm)
+        self.redraw()
+
+    def show_not_recorded(self, text: str) -> None:
+        """A scan could not be recorded: no verdict is shown as recorded, only the alarm."""
+        self._verdict = ("-rejected", None, "")
+        self.show_banner(text, alarm=True)
+
+    def set_counts(self, counts: DayCounts, recent: Iterable[Entry]) -> None:
+        self.counts = counts
+        self.recent.clear()
+        self.recent.extend(recent)
+        self.redraw()
+
+    def set_language(self, language: Language) -> None:
+        self.language = language
+        self.redraw()
+        self.refresh_bindings()
+
+    def tick(self, now: datetime) -> None:
+        self.now = now
+        self.query_one("#clock", Static).update(now.strftime("%Y-%m-%d %H:%M:%S"))
+        self._draw_status()
+
+    def redraw(self) -> None:
+        if not self.is_mounted:
+            return
+        lang = self.language
+        config = self.station.config.station
+        self.query_one("#station", Static).update(f"{config.name} · {config.campus}")
+        self.query_one("#clock", Static).update(self.now.strftime("%Y-%m-%d %H:%M:%S"))
+        self._draw_status()
+        banner = self.query_one("#banner", Static)
+        banner.display = self.banner is not None
+        banner.set_class(self.banner is not None and self.banner[1], "-alarm")
+        banner.update(self.banner[0] if self.banner else "")
+        self._draw_verdict()
+        self.query_one("#recent-title", Static).update(t("gate.recent", lang))
+        self.query_one("#recent", Static).update("\n".join(self._recent_line(e) for e in self.recent))
+        counts = self.counts
+        self.query_one("#counts", Static).update(
+            t("gate.counts", lang, entered=counts.entered, left=counts.left, denied=counts.denied,
+              referred=counts.referred)
+        )
+
+    # -- drawing ---------------------------------------------------------------------------------------
+
+    def _draw_status(self) -> None:
+        if not self.is_mounted:
+            return
+        lang, station = self.language, self.station
+        direction = t(f"gate.direction.{station.direction}", lang)
+        self.query_one("#direction", Static).update(t("gate.direction", lang, direction=direction))
+        self.query_one("#direction", Static).set_class(station.direction is Direction.OUT, "-out")
+        shift = station.shift
+        duty = t("gate.on_duty", lang, name=mask_name(shift.name)) if shift else t("gate.no_shift", lang)
+        self.query_one("#duty", Static).update(duty)
+        scanner = self.query_one("#scanner", Static)
+        scanner.update(t(f"scanner.{self.scanner_status}", lang))
+        scanner.set_class(self.scanner_status == ScannerStatus.RECONNECTING, "-warning")
+        self.query_one("#sync", Static).update(self._sync_text())
+
+    def _sync_text(self) -> str:
+        sync, lang = self.sync, self.language
+        if sync is None:
+            return ""
+        parts = [t("sync.online" if sync.online else "sync.offline", lang)]
+        if sync.pending:
+            parts.append(t("sync.waiting", lang, count=sync.pending))
+            if sync.oldest_pending:
+                parts.append(t("sync.oldest", lang, age=self._age(sync.oldest_pending)))
+        return " · ".join(parts)
+
+    def _age(self, since: str) -> str:
+        try:
+            seconds = max(0, int((self.now - datetime.fromisoformat(since)).total_seconds()))
+        except (ValueError, TypeError):
+            return since
+        for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+            if seconds >= size:
+                return t(f"gate.age.{unit}", self.language, n=seconds // size)
+        return t("gate.age.seconds", self.language, n=seconds)
+
+    def _draw_verdict(self) -> None:
+        look, shown, person_id = self._verdict
+        panel = self.query_one("#verdict", Vertical)
+        for name in _LOOKS:
+            panel.set_class(name == look, name)
+        main, reason, other, person = self._verdict_lines(shown, person_id)
+        self.query_one("#verdict-main", Static).update(main)
+        self.query_one("#verdict-reason", Static).update(reason)
+        self.query_one("#verdict-other", Static).update(other)
+        self.query_one("#verdict-person", Static).update(person)
+
+    def _verdict_lines(self, shown: Outcome | Rejected | None, person_id: str) -> tuple[str, str, str, str]:
+        lang: Language = self.language
+        other: Language = "en" if lang == "zh" else "zh"
+        if isinstance(shown, Rejected):
+            return "⚠  " + t("scan.rejected", lang), shown.message(lang), shown.message(other), ""
+        if shown is None:
+            return t("scan.prompt", lang), t("scan.prompt", other), "", ""
+        if shown.duplicate or shown.decision is None:
+            return ("↻  " + t("verdict.duplicate", lang), t("verdict.duplicate", other), "",
+                    mask_id(person_id))
+        decision = shown.decision
+        verdict = decision.verdict
+        reasons = [f"reason.{r}" for r in decision.reasons]
+        if shown.needs_remeasure:
+            reasons.append("gate.remeasure")
+
+        def say(language: Language) -> str:
+            return ";".join(t(key, language) for key in reasons) if language == "zh" else "; ".join(
+                t(key, language) for key in reasons)
+
+        main = f"{SYMBOLS[verdict]}  {t(f'verdict.{verdict}', lang)}"
+        beneath = f"{t(f'verdict.{verdict}', other)} · {say(other)}"
+        entry = shown.entry
+        who = f"{mask_name(entry.name)}  {mask_id(entry.person_id)}".strip() if entry else mask_id(person_id)
+        return main, say(lang), beneath, who
+
+    def _recent_line(self, entry: Entry) -> str:
+        direction = t(f"gate.direction.{entry.direction}", self.language)
+        return (f"{entry.captured_at[11:19]} {direction} {SYMBOLS[entry.verdict]} "
+                f"{mask_name(entry.name)} {mask_id(entry.person_id)}")
