@@ -10,7 +10,7 @@ import pytest
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import OptionList, Static
+from textual.widgets import Input, OptionList, Static
 
 from kiosk.clock import FrozenClock
 from kiosk.config import Config, DutyStaff, SecurityConfig
@@ -20,6 +20,7 @@ from kiosk.station import Station
 from screens.manual import ManualEntryScreen
 from screens.temperature import TemperatureDialog
 from screens.unmask import UnmaskDialog
+from screens.visitor import VisitorScreen
 from storage.entries import EntryStore
 from storage.roster import RosterStore
 
@@ -185,6 +186,60 @@ async def test_manual_entry_without_a_match_records_nothing(station: Station) ->
         await pilot.press("enter")
         await pilot.pause()
         assert options(app) == [] and "No one matches" in shown(app, "#status")
+        await pilot.press("escape")
+        await pilot.pause()
+    assert station.store.entries_of_day("2026-11-28") == []
+    assert app.results == [None]
+
+
+# -- visitor ----------------------------------------------------------------------------------------------
+
+
+async def fill_visitor_form(pilot: Pilot, values: tuple[str, ...]) -> None:
+    await pilot.click("#name")
+    for value in values:
+        await type_text(pilot, value)
+        await pilot.press("enter")
+    await pilot.pause()
+
+
+async def test_visitor_registered_with_the_phone_masked_on_screen(station: Station) -> None:
+    app = Host(lambda: VisitorScreen(station, "zh"))
+    async with app.run_test(size=SIZE) as pilot:
+        await fill_visitor_form(pilot, ("Li Lei", "110101199001011234", "138 1234 5678", "王老师", "送材料"))
+        summary = shown(app, "#summary")
+        assert "138****5678" in summary and "13812345678" not in summary
+        assert "L* L**" in summary and "1101************34" in summary
+        assert app.screen.query_one("#phone", Input).password
+        await pilot.click("#register")
+        await pilot.pause()
+        assert not isinstance(app.screen, VisitorScreen)
+    [entry] = station.store.entries_of_day("2026-11-28")
+    assert entry.verdict is Verdict.ADMITTED and entry.reasons == (Reason.VISITOR_REGISTERED,)
+    assert entry.method is Method.VISITOR_FORM and entry.name == "Li Lei" and entry.visitor is not None
+    assert (entry.visitor.phone, entry.visitor.host, entry.visitor.reason) == ("13812345678", "王老师", "送材料")
+    assert app.results[0].entry == entry
+
+
+async def test_incomplete_visitor_is_denied_with_the_reason(station: Station) -> None:
+    app = Host(lambda: VisitorScreen(station, "en"))
+    async with app.run_test(size=SIZE) as pilot:
+        await fill_visitor_form(pilot, ("Li Lei", "110101199001011234", "", "", "meeting"))
+        assert "Missing: Phone, Host" in shown(app, "#missing")
+        await pilot.click("#register")
+        await pilot.pause()
+    [entry] = station.store.entries_of_day("2026-11-28")
+    assert entry.verdict is Verdict.DENIED and Reason.VISITOR_INCOMPLETE in entry.reasons
+    assert app.results[0].decision.verdict is Verdict.DENIED
+
+
+async def test_malformed_phone_is_refused_and_the_form_kept(station: Station) -> None:
+    app = Host(lambda: VisitorScreen(station, "en"))
+    async with app.run_test(size=SIZE) as pilot:
+        await fill_visitor_form(pilot, ("Li Lei", "110101199001011234", "12ab", "Wang", "meeting"))
+        assert "7 to 15 digits" in shown(app, "#problem")
+        assert not app.screen.query_one("#confirm").display
+        assert app.screen.query_one("#host", Input).value == "Wang"
         await pilot.press("escape")
         await pilot.pause()
     assert station.store.entries_of_day("2026-11-28") == []
