@@ -64,10 +64,21 @@ class LineFramer:
             self._append(part, lines)
         return lines
 
+    def flush(self) -> list[bytes]:
+        """End the current line as if a terminator had come: its bytes, if it has any not yet reported."""
+        lines: list[bytes] = []
+        self._end_line(lines)
+        return lines
+
     @property
     def pending(self) -> int:
         """Bytes held for a line that has not ended yet."""
         return len(self._partial)
+
+    @property
+    def in_line(self) -> bool:
+        """True between the first byte of a line (reported or not) and its terminator."""
+        return bool(self._partial) or self._discarding
 
     def _append(self, part: bytes, lines: list[bytes]) -> None:
         if self._discarding or not part:
@@ -191,18 +202,24 @@ class SerialReader:
         id_pattern: str = r"^[0-9A-Za-z]{4,20}$",
         max_line: int = 64,
         read_timeout: float = 0.1,
+        line_timeout: float = 0.5,
         backoff: tuple[float, float] = (0.2, 5.0),
     ) -> None:
+        """`line_timeout`: seconds of silence after which an unterminated line is taken as ended."""
         self.port = port
         self.baudrate = baudrate
         self.pattern = re.compile(id_pattern)
         self.max_line = max_line
         self.read_timeout = read_timeout
+        self.line_timeout = line_timeout
         self.min_backoff, self.max_backoff = backoff
         self._on_scan = on_scan
         self._on_rejected = on_rejected
         self._on_status = on_status
         self._stop = threading.Event()
+        # stop() may run in another thread while run() closes the port; pyserial's close is not safe against
+        # a concurrent cancel_read (it frees the abort pipe first), so both happen under this lock.
+        self._port_lock = threading.Lock()
         self._serial: serial.SerialBase | None = None
         self.status: ScannerStatus | None = None
 
@@ -228,12 +245,13 @@ class SerialReader:
     def stop(self) -> None:
         """Ask `run` to return; safe from any thread, and wakes a read in progress."""
         self._stop.set()
-        port = self._serial
-        if port is not None:
-            try:
-                port.cancel_read()
-            except (OSError, AttributeError):
-                pass  # URL handlers without cancel_read, or a port closing under us: the timeout ends the read
+        with self._port_lock:
+            cancel = getattr(self._serial, "cancel_read", None)
+            if cancel is not None:
+                try:
+                    cancel()
+                except OSError:
+                    pass  # the device went away at this moment: the read ends on its own
 
     def run(self, should_stop: Callable[[], bool] | None = None) -> None:
         """Read until `stop()` is called or `should_stop()` turns true; never raises for I/O errors."""
@@ -258,8 +276,9 @@ class SerialReader:
                 except OSError as exc:
                     self._report(ScannerStatus.RECONNECTING, f"{self.port}: {exc}")
                 finally:
-                    self._serial = None
-                    self._close(port)
+                    with self._port_lock:
+                        self._serial = None
+                        self._close(port)
                 if time.monotonic() - opened_at >= self.max_backoff:
                     delay = self.min_backoff
             if self._pause(delay, stopping):
@@ -267,12 +286,23 @@ class SerialReader:
 
     def _read_until_lost(self, port: serial.SerialBase, stopping: Callable[[], bool]) -> None:
         framer = LineFramer(self.max_line)
+        last_data = time.monotonic()
         while not stopping():
             # Wait for one byte (up to the timeout), then take whatever else has arrived: no added latency.
             chunk = port.read(1)
             if chunk and port.in_waiting:
                 chunk += port.read(min(port.in_waiting, 4096))
-            for line in framer.feed(chunk):
+            now = time.monotonic()
+            if chunk:
+                last_data = now
+                lines = framer.feed(chunk)
+            elif framer.in_line and now - last_data >= self.line_timeout:
+                # A reader sends a whole line within milliseconds. Leftovers (a stray byte when the cable is
+                # plugged in, a reader set up without a suffix) must not be glued to the next person's scan.
+                lines = framer.flush()
+            else:
+                continue
+            for line in lines:
                 result = parse_scan(line, self.pattern, self.max_line)
                 if isinstance(result, Scanned):
                     self._on_scan(result)

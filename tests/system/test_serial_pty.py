@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
 import threading
 import time
 import tty
@@ -136,6 +137,46 @@ def test_garbage_is_rejected_and_the_reader_keeps_going(
     overlong = recorder.results()[3]
     assert isinstance(overlong, Rejected) and overlong.length == 65 and overlong.shown.startswith("9999")
     assert recorder.statuses() == [ScannerStatus.CONNECTED]
+
+
+def test_leftovers_without_a_terminator_are_not_glued_to_the_next_scan(device: PtyDevice, recorder: Recorder) -> None:
+    reader, thread = start_reader(str(device.path), recorder, line_timeout=0.2)
+    try:
+        recorder.wait_status(ScannerStatus.CONNECTED)
+        device.write(b"\x00")  # what plugging a cable in can produce
+        recorder.wait_for(lambda _: len(recorder.results()) == 1)
+        device.write(b"9" * 300)  # a reader streaming junk, then going quiet
+        recorder.wait_for(lambda _: len(recorder.results()) == 2)
+        time.sleep(0.4)  # past the line timeout: the junk's unterminated tail must not swallow the next scan
+        device.write(b"2023000101\r")
+        recorder.wait_for(lambda _: len(recorder.results()) == 3)
+        assert ids(recorder.results()) == ["<control>", "<too_long>", "2023000101"]
+    finally:
+        reader.stop()
+        thread.join(2.0)
+
+
+def test_a_pyserial_url_works_and_a_dropped_connection_reconnects(recorder: Recorder) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(WAIT)
+        reader, thread = start_reader(f"socket://127.0.0.1:{server.getsockname()[1]}", recorder)
+        try:
+            connection, _ = server.accept()
+            with connection:
+                recorder.wait_status(ScannerStatus.CONNECTED)
+                connection.sendall(b"T1001\r\n")
+                recorder.wait_for(lambda _: len(recorder.results()) == 1)
+            recorder.wait_status(ScannerStatus.RECONNECTING)
+            connection, _ = server.accept()
+            with connection:
+                recorder.wait_status(ScannerStatus.CONNECTED, count=2)
+                connection.sendall(b"2023000101\r")
+                recorder.wait_for(lambda _: len(recorder.results()) == 2)
+        finally:
+            reader.stop()
+            thread.join(2.0)
+    assert ids(recorder.results()) == ["T1001", "2023000101"]
+    assert not thread.is_alive()
 
 
 def test_unplug_and_replug_resume_without_restarting(device: PtyDevice, recorder: Recorder) -> None:

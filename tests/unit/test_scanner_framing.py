@@ -61,6 +61,20 @@ def test_an_overlong_line_is_one_event_and_the_framer_resynchronises() -> None:
     assert framer.feed(b"more\r\nT1001\r") == [b"T1001"]
 
 
+@pytest.mark.parametrize(
+    ("fed", "flushed"),
+    [(b"T1001", [b"T1001"]), (b"\x00", [b"\x00"]), (b"9" * 20, []), (b"", [])],
+    ids=["no-suffix", "stray-byte", "overlong-unterminated", "nothing"],
+)
+def test_flush_ends_an_unterminated_line_so_the_next_scan_stands_alone(fed: bytes, flushed: list[bytes]) -> None:
+    framer = LineFramer(12)
+    framer.feed(fed)
+    assert framer.in_line == bool(fed)
+    assert framer.flush() == flushed
+    assert not framer.in_line
+    assert framer.feed(b"2023000101\r") == [b"2023000101"]
+
+
 def test_memory_stays_bounded_without_any_terminator() -> None:
     framer = LineFramer(16)
     events = [line for _ in range(1000) for line in framer.feed(b"x" * 100)]
