@@ -192,10 +192,15 @@ class EntryStore:
         with self._locked():
             names = sorted(n for n in self._chunks if n.startswith(day + "."))
             recent = [e for e in self._journal_entries.values() if e.day == day]
+            acks = dict(self._journal_acks)
         merged: dict[str, Entry] = {}
         for name in names:
             for doc in self._read_chunk(name).get("entries", {}).values():
                 merged[doc["entry_id"]] = Entry.from_dict(doc)
+        for entry_id, (revision, _, _, acked_at) in acks.items():  # acks of folded entries, not folded yet
+            entry = merged.get(entry_id)
+            if entry is not None and entry.revision == revision:
+                merged[entry_id] = replace(entry, acked_at=acked_at)
         for entry in recent:
             old = merged.get(entry.entry_id)
             if old is None or old.revision <= entry.revision:
