@@ -128,7 +128,9 @@ def test_ack_of_a_folded_entry_survives_fold_and_reopen(store: EntryStore, make_
     entries = [store.record(make_entry()) for _ in range(3)]
     store.fold()
     store.mark_acked([(entries[1].entry_id, 0)], at="2026-11-28T09:00:00+08:00")
+    assert [e.acked_at for e in store.entries_of_day(DAY)] == [None, "2026-11-28T09:00:00+08:00", None]
     store = reopen(store)
+    assert [e.acked_at for e in store.entries_of_day(DAY)] == [None, "2026-11-28T09:00:00+08:00", None]
     assert [e.seq for e in store.unsynced_batch(10)] == [1, 3]
     store.fold()
     assert [e.seq for e in reopen(store).unsynced_batch(10)] == [1, 3]
