@@ -1,0 +1,239 @@
+"""The center's HTTP API (v1): stations push entries and heartbeats and fetch the roster and notices; the
+school's administrators manage them and ask questions. Every reply that acknowledges data follows the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import SQLAlchemyError
+
+from kiosk.center import entries, notice_board, reports, roster, stations
+from kiosk.center.auth import Caller, identify
+from kiosk.center.db import Database, DatabaseError, iso_utc
+from kiosk.center.schemas import (
+    CompletenessReply,
+    DailyReport,
+    EntriesIn,
+    EntriesList,
+    EntriesReply,
+    EntryResult,
+    HeartbeatIn,
+    HeartbeatReply,
+    NoticeIn,
+    NoticeModel,
+    NoticesReply,
+    PersonModel,
+    RosterChanged,
+    RosterIn,
+    RosterReply,
+    StatsReply,
+    TraceReply,
+)
+from kiosk.models import Notice, Person
+from kiosk.notices import NoticeRefused
+
+bearer = HTTPBearer(auto_error=False, description="A station token or an admin token, from `kiosk center add-...`.")
+
+
+def database(request: Request) -> Database:
+    return request.app.state.db
+
+
+Db = Annotated[Database, Depends(database)]
+
+
+def caller(db: Db, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
+    """Whoever holds the bearer token; 401 without a known one."""
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or not credentials.credentials:
+        raise HTTPException(401, "缺少令牌 / missing bearer token", headers=challenge)
+    who = identify(db, credentials.credentials)
+    if who is None:
+        raise HTTPException(401, "令牌无效 / unknown token", headers=challenge)
+    return who
+
+
+AnyCaller = Annotated[Caller, Depends(caller)]
+
+
+def admin(who: AnyCaller) -> Caller:
+    if not who.is_admin:
+        raise HTTPException(403, "需要管理员令牌 / this needs an admin token")
+    return who
+
+
+def station(station_id: str, who: AnyCaller) -> Caller:
+    """The station named in the path, and only with its own token."""
+    if who.station_id != station_id:
+        raise HTTPException(403, f"此令牌不属于站点 {station_id} / this token is not station {station_id}'s")
+    return who
+
+
+StationCaller = Annotated[Caller, Depends(station)]
+AdminCaller = Annotated[Caller, Depends(admin)]
+
+stations_api = APIRouter(prefix="/api/v1/stations/{station_id}", tags=["stations"])
+shared_api = APIRouter(prefix="/api/v1", tags=["stations and admins"])
+admin_api = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+
+
+@stations_api.post("/entries", response_model=EntriesReply)
+def push_entries(station_id: str, body: EntriesIn, db: Db, _: StationCaller) -> EntriesReply:
+    """Store a batch of entries idempotently by entry_id; reply only after the commit.
+
+    Each entry is checked field by field: a bad one is rejected (the error names the field) and the rest stored.
+    A newer revision replaces the stored one; the same or an older one is a duplicate and changes nothing.
+    """
+    results = entries.push(db, station_id, body.entries)
+    return EntriesReply(
+        results=[EntryResult(entry_id=r.entry_id, revision=r.revision, status=r.status, error=r.error) for r in results]
+    )
+
+
+@stations_api.post("/heartbeat", response_model=HeartbeatReply)
+def heartbeat(station_id: str, body: HeartbeatIn, db: Db, _: StationCaller) -> HeartbeatReply:
+    """Tell the center the station is alive and how much it has not sent yet."""
+    now = stations.heartbeat(db, station_id, body.clock, body.pending, body.oldest_pending, body.version)
+    return HeartbeatReply(server_time=iso_utc(now) or "")
+
+
+@shared_api.get("/roster", response_model=RosterReply, responses={304: {"description": "Unchanged (If-None-Match)"}})
+def get_roster(
+    db: Db,
+    _: AnyCaller,
+    since: Annotated[int, Query(ge=0, description="The version the station has; 0: send everything.")] = 0,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response | RosterReply:
+    """The roster changes since `since` (the whole roster for 0), with the version as ETag."""
+    if if_none_match is not None and if_none_match.strip() == f'"{roster.current_version(db)}"':
+        return Response(status_code=304, headers={"ETag": if_none_match.strip()})
+    change = roster.changes_since(db, since)
+    reply = RosterReply(
+        version=change.version,
+        full=change.full,
+        people=[PersonModel.model_validate(person.to_dict()) for person in change.people],
+        removed=change.removed,
+    )
+    return JSONResponse(reply.model_dump(mode="json"), headers={"ETag": f'"{change.version}"'})
+
+
+@shared_api.get("/notices", response_model=NoticesReply)
+def get_notices(db: Db, _: AnyCaller) -> NoticesReply:
+    """Notices for the gates, newest first."""
+    return NoticesReply(notices=[_notice_model(notice) for notice in notice_board.newest_first(db)])
+
+
+@admin_api.put("/roster", response_model=RosterChanged)
+def put_roster(body: RosterIn, db: Db, _: AdminCaller) -> RosterChanged:
+    """Add or change people; with `replace`, also remove everyone not listed."""
+    people = [Person.from_dict(person.model_dump(mode="json")) for person in body.people]
+    version, changed = roster.update(db, people, body.replace)
+    return RosterChanged(version=version, changed=changed)
+
+
+@admin_api.post("/notices", response_model=NoticeModel, status_code=201, responses={422: {"description": "Refused"}})
+def post_notice(body: NoticeIn, request: Request, db: Db, _: AdminCaller) -> NoticeModel:
+    """Publish a notice; its URL must be https on an allowed domain."""
+    try:
+        notice = notice_board.publish(
+            db, request.app.state.allowed_domains, body.title, body.url, body.title_en, body.source, body.published_at
+        )
+    except NoticeRefused as exc:
+        raise HTTPException(422, str(exc)) from None
+    return _notice_model(notice)
+
+
+def _notice_model(notice: Notice) -> NoticeModel:
+    data = notice.to_dict()
+    del data["received_at"]
+    return NoticeModel.model_validate(data)
+
+
+def _day(date: str) -> str:
+    if not reports.valid_date(date):
+        raise HTTPException(422, f"日期应为 YYYY-MM-DD / date must be YYYY-MM-DD: {date!r}")
+    return date
+
+
+Day = Annotated[str, Query(description="Station-local date of capture, YYYY-MM-DD.")]
+
+
+@admin_api.get("/completeness", response_model=CompletenessReply)
+def get_completeness(
+    db: Db,
+    _: AdminCaller,
+    silent_minutes: Annotated[int, Query(ge=1, le=100_000, description="Quiet this long counts as silent.")] = 60,
+) -> CompletenessReply:
+    """Per station: entries received, highest seq, missing seq ranges, last heartbeat, and silence."""
+    return reports.completeness(db, silent_minutes)
+
+
+@admin_api.get("/report/daily", response_model=DailyReport)
+def get_daily_report(db: Db, _: AdminCaller, date: Day) -> DailyReport:
+    """Counts by verdict for every registered station on `date` (stations with no entries included)."""
+    return reports.daily_report(db, _day(date))
+
+
+@admin_api.get("/stats", response_model=StatsReply)
+def get_stats(db: Db, _: AdminCaller, date: Day) -> StatsReply:
+    """Counts on `date` by campus, station and hour, split by verdict."""
+    return reports.stats(db, _day(date))
+
+
+@admin_api.get("/flagged", response_model=EntriesList)
+def get_flagged(db: Db, _: AdminCaller, date: Day) -> EntriesList:
+    """Entries on `date` with a fever, a denial or a referral."""
+    return EntriesList(entries=reports.flagged(db, _day(date)))
+
+
+@admin_api.get("/passages", response_model=EntriesList)
+def get_passages(
+    db: Db,
+    _: AdminCaller,
+    station_id: str,
+    start: Annotated[datetime, Query(description="ISO 8601, inclusive; without offset: UTC.")],
+    end: Annotated[datetime, Query(description="ISO 8601, exclusive.")],
+) -> EntriesList:
+    """Who passed the gate of `station_id` in [start, end), in time order."""
+    return EntriesList(entries=reports.passages(db, station_id, start, end))
+
+
+@admin_api.get("/trace", response_model=TraceReply)
+def get_trace(
+    db: Db,
+    _: AdminCaller,
+    person_id: str,
+    window_minutes: Annotated[int, Query(ge=0, le=24 * 60)] = 30,
+) -> TraceReply:
+    """Everyone who passed the same gate within ±window_minutes of each of the person's entries."""
+    return reports.trace(db, person_id, window_minutes)
+
+
+def create_app(db_url: str, allowed_domains: Sequence[str] = ("bnu.edu.cn",)) -> FastAPI:
+    """The center's application on the database at `db_url` (schema created or checked now)."""
+    app = FastAPI(
+        title="Campus kiosk center",
+        version="1",
+        description="Receives entries from every gate station; serves the roster and notices; answers the school.",
+    )
+    app.state.db = Database(db_url)
+    app.state.allowed_domains = tuple(allowed_domains)
+    for router in (stations_api, shared_api, admin_api):
+        app.include_router(router)
+    app.add_exception_handler(SQLAlchemyError, _database_unavailable)
+    app.add_exception_handler(DatabaseError, _database_unavailable)
+    return app
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    # Nothing was acknowledged: the station keeps its entries and retries.
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return JSONResponse(
+        {"detail": f"数据库暂不可用,请稍后重试 / the database is unavailable, retry later: {first}"}, status_code=503
+    )

@@ -1,0 +1,157 @@
+"""`kiosk center ...`: run the center and administer it (stations, admins, roster, notices, the daily report).
+
+Each subcommand takes --db (default sqlite:///center.db); bad input gives a bilingual message and exit 1 or 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from kiosk.center.db import DEFAULT_DB, Database, DatabaseError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+DEFAULT_DOMAIN = "bnu.edu.cn"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `center` command group."""
+    center = sub.add_parser("center", help="the central service and its administration / 中心服务", description=__doc__)
+    inner = center.add_subparsers(dest="center_command", metavar="SUBCOMMAND", required=True)
+
+    serve = _command(inner, "serve", "run the center's HTTP API / 运行中心服务", _serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8700, help="port to listen on (default 8700)")
+    serve.add_argument(
+        "--allowed-domain",
+        action="append",
+        dest="allowed_domains",
+        metavar="DOMAIN",
+        help=f"domain whose https notices may be published; repeat for more (default {DEFAULT_DOMAIN})",
+    )
+
+    station = _command(inner, "add-station", "register a station and print its token once / 注册站点", _add_station)
+    station.add_argument("station_id", metavar="ID")
+    station.add_argument("--name", default="", help="e.g. 学五食堂 东门")
+    station.add_argument("--campus", default="", help="e.g. 海淀校园")
+
+    _command(inner, "add-admin", "create an admin token and print it once / 创建管理员令牌", _add_admin)
+
+    roster = _command(inner, "import-roster", "import a CSV or XLSX roster / 导入名单", _import_roster)
+    roster.add_argument("file", metavar="FILE")
+    roster.add_argument("--replace", action="store_true", help="remove everyone not in the file")
+
+    notice = _command(inner, "add-notice", "publish a notice for every gate / 发布通知", _add_notice)
+    notice.add_argument("--title", required=True, help="Chinese title")
+    notice.add_argument("--url", required=True, help="https URL on an allowed domain")
+    notice.add_argument("--title-en", default="", help="English title")
+    notice.add_argument("--source", default="", help="who issued it")
+    notice.add_argument("--allowed-domain", action="append", dest="allowed_domains", metavar="DOMAIN")
+
+    report = _command(inner, "report", "print the daily report, every station included / 每日报表", _report)
+    report.add_argument("--date", required=True, help="YYYY-MM-DD (station-local date of capture)")
+
+
+def _command(
+    inner: argparse._SubParsersAction, name: str, help: str, handler: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    command = inner.add_parser(name, help=help, description=help)
+    command.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
+    command.set_defaults(handler=_reporting_errors(handler))
+    return command
+
+
+def _reporting_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except DatabaseError as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_FAILURE
+
+    return run
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from kiosk.center.api import create_app
+
+    app = create_app(args.db, args.allowed_domains or [DEFAULT_DOMAIN])
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    return EXIT_OK
+
+
+def _add_station(args: argparse.Namespace) -> int:
+    from kiosk.center.auth import add_station
+
+    token = add_station(Database(args.db), args.station_id, args.name, args.campus)
+    shown_once = f"站点 {args.station_id} 的令牌(只显示这一次)/ token for station {args.station_id} (shown once):"
+    print(shown_once, file=sys.stderr)
+    print(token)
+    return EXIT_OK
+
+
+def _add_admin(args: argparse.Namespace) -> int:
+    from kiosk.center.auth import add_admin
+
+    token = add_admin(Database(args.db))
+    print("管理员令牌(只显示这一次)/ admin token (shown once):", file=sys.stderr)
+    print(token)
+    return EXIT_OK
+
+
+def _import_roster(args: argparse.Namespace) -> int:
+    from kiosk.center.roster import update
+    from kiosk.roster_file import RosterFileError, read_roster_file
+
+    try:
+        found = read_roster_file(Path(args.file))
+    except RosterFileError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    for problem in found.problems:
+        print(problem, file=sys.stderr)
+    if not found.people:
+        print("文件中没有可导入的行,名单未改动 / no row can be imported: the roster is unchanged", file=sys.stderr)
+        return EXIT_FAILURE
+    if args.replace and found.problems:
+        # Replacing would remove the people on the bad rows from every gate.
+        print("文件有问题,未替换名单 / the file has problems: the roster was not replaced", file=sys.stderr)
+        return EXIT_FAILURE
+    version, changed = update(Database(args.db), found.people, args.replace)
+    print(f"已导入 {len(found.people)} 人,{changed} 人有变动,名单版本 {version}"
+          f" / imported {len(found.people)}, {changed} changed, roster version {version}")
+    return EXIT_FAILURE if found.problems else EXIT_OK
+
+
+def _add_notice(args: argparse.Namespace) -> int:
+    from kiosk.center.notice_board import publish
+    from kiosk.notices import NoticeRefused
+
+    try:
+        domains = args.allowed_domains or [DEFAULT_DOMAIN]
+        notice = publish(Database(args.db), domains, args.title, args.url, args.title_en, args.source)
+    except NoticeRefused as exc:
+        print(f"通知未发布 / notice refused: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"已发布 / published: {notice.notice_id} {notice.title}")
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from kiosk.center.reports import daily_report, valid_date
+    from kiosk.center.schemas import StationDay
+
+    if not valid_date(args.date):
+        print(f"日期应为 YYYY-MM-DD / the date must be YYYY-MM-DD: {args.date!r}", file=sys.stderr)
+        return EXIT_USAGE
+    report = daily_report(Database(args.db), args.date)
+    print(f"{args.date} 各站点统计 / daily report")
+    print(f"{'station':<20} {'campus':<12} {'admitted':>9} {'denied':>7} {'referred':>9} {'total':>7}")
+    for row in [*report.stations, report.totals]:
+        label = f"{row.station_id:<20} {row.campus:<12}" if isinstance(row, StationDay) else f"{'合计 / total':<33}"
+        print(f"{label} {row.admitted:>9} {row.denied:>7} {row.referred:>9} {row.total:>7}")
+    return EXIT_OK

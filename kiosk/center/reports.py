@@ -1,0 +1,218 @@
+"""The school's questions: is every entry in, how many passed each gate, who had a fever, who met whom."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from kiosk.center.db import Database, entries, iso_utc, stations, utc_now
+from kiosk.center.schemas import (
+    CampusCounts,
+    CompletenessReply,
+    Contact,
+    DailyReport,
+    HourCounts,
+    StationCompleteness,
+    StationDay,
+    StatsReply,
+    TraceReply,
+    VerdictCounts,
+)
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+VERDICTS = ("admitted", "denied", "referred")
+MAX_ROWS = 100_000
+"""Bound on entries returned by one question, so that a careless query cannot exhaust the center's memory."""
+
+
+def valid_date(text: str) -> bool:
+    if not _DATE.match(text):
+        return False
+    try:
+        datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The naive-UTC form stored in the database; a time without offset is taken as UTC."""
+    return moment.replace(tzinfo=None) if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def completeness(db: Database, silent_minutes: int) -> CompletenessReply:
+    """Per registered station: what arrived, the missing sequence ranges, and whether it has gone quiet."""
+    previous = func.lag(entries.c.seq, 1, 0).over(partition_by=entries.c.station_id, order_by=entries.c.seq)
+    ordered = select(entries.c.station_id, entries.c.seq, previous.label("previous")).subquery()
+    gaps_query = (
+        select(ordered.c.station_id, ordered.c.previous + 1, ordered.c.seq - 1)
+        .where(ordered.c.seq > ordered.c.previous + 1)
+        .order_by(ordered.c.station_id, ordered.c.seq)
+    )
+    totals_query = select(
+        entries.c.station_id, func.count(), func.max(entries.c.seq), func.max(entries.c.received_at)
+    ).group_by(entries.c.station_id)
+    with db.read() as conn:
+        gaps: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for station_id, first, last in conn.execute(gaps_query):
+            gaps[station_id].append((int(first), int(last)))
+        totals = {row[0]: row[1:] for row in conn.execute(totals_query)}
+        known = conn.execute(select(stations).order_by(stations.c.station_id)).mappings().all()
+    quiet_since = utc_now() - timedelta(minutes=silent_minutes)
+    reply = []
+    for station in known:
+        received, max_seq, last_received = totals.get(station["station_id"], (0, 0, None))
+        contacts = [moment for moment in (station["last_heartbeat"], last_received) if moment is not None]
+        reply.append(
+            StationCompleteness(
+                station_id=station["station_id"],
+                name=station["name"],
+                campus=station["campus"],
+                received=received,
+                max_seq=max_seq or 0,
+                gaps=gaps.get(station["station_id"], []),
+                last_heartbeat=iso_utc(station["last_heartbeat"]),
+                pending_reported=station["pending_reported"],
+                silent=not contacts or max(contacts) < quiet_since,
+            )
+        )
+    return CompletenessReply(stations=reply)
+
+
+def _counts_by(db: Database, day: str) -> list[tuple[str, str, int, str, int]]:
+    """(station_id, campus, hour, verdict, count) for one station-local date."""
+    query = (
+        select(entries.c.station_id, stations.c.campus, entries.c.hour, entries.c.verdict, func.count())
+        .select_from(entries.join(stations, stations.c.station_id == entries.c.station_id))
+        .where(entries.c.day == day)
+        .group_by(entries.c.station_id, stations.c.campus, entries.c.hour, entries.c.verdict)
+    )
+    with db.read() as conn:
+        return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+
+
+def _add(counts: VerdictCounts, verdict: str, count: int) -> None:
+    setattr(counts, verdict, getattr(counts, verdict) + count)
+    counts.total += count
+
+
+def _station_days(db: Database) -> dict[str, StationDay]:
+    with db.read() as conn:
+        rows = conn.execute(select(stations.c.station_id, stations.c.name, stations.c.campus)).all()
+    return {row[0]: StationDay(station_id=row[0], name=row[1], campus=row[2]) for row in rows}
+
+
+def daily_report(db: Database, day: str) -> DailyReport:
+    """Counts by verdict for every registered station on `day`, stations with nothing included."""
+    by_station = _station_days(db)
+    totals = VerdictCounts()
+    for station_id, _campus, _hour, verdict, count in _counts_by(db, day):
+        _add(by_station[station_id], verdict, count)
+        _add(totals, verdict, count)
+    return DailyReport(date=day, stations=sorted(by_station.values(), key=lambda s: s.station_id), totals=totals)
+
+
+def stats(db: Database, day: str) -> StatsReply:
+    """Counts on `day` by campus, station and hour, each split by verdict."""
+    by_station = _station_days(db)
+    by_campus: dict[str, CampusCounts] = {}
+    by_hour = [HourCounts(hour=hour) for hour in range(24)]
+    totals = VerdictCounts()
+    for station_id, campus, hour, verdict, count in _counts_by(db, day):
+        for counts in (
+            by_station[station_id],
+            by_campus.setdefault(campus, CampusCounts(campus=campus)),
+            by_hour[hour],
+            totals,
+        ):
+            _add(counts, verdict, count)
+    return StatsReply(
+        date=day,
+        by_campus=sorted(by_campus.values(), key=lambda c: c.campus),
+        by_station=sorted(by_station.values(), key=lambda s: s.station_id),
+        by_hour=by_hour,
+        totals=totals,
+    )
+
+
+def flagged(db: Database, day: str) -> list[dict[str, Any]]:
+    """Entries on `day` with a fever, a denial or a referral, in time order."""
+    query = (
+        select(entries.c.data)
+        .where(entries.c.day == day, or_(entries.c.fever.is_(True), entries.c.verdict.in_(("denied", "referred"))))
+        .order_by(entries.c.captured_utc, entries.c.station_id, entries.c.seq)
+        .limit(MAX_ROWS)
+    )
+    with db.read() as conn:
+        return [json.loads(data) for data in conn.execute(query).scalars()]
+
+
+def passages(db: Database, station_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Who passed `station_id` in [start, end), in time order."""
+    query = (
+        select(entries.c.data)
+        .where(
+            entries.c.station_id == station_id,
+            entries.c.captured_utc >= as_utc(start),
+            entries.c.captured_utc < as_utc(end),
+        )
+        .order_by(entries.c.captured_utc, entries.c.seq)
+        .limit(MAX_ROWS)
+    )
+    with db.read() as conn:
+        return [json.loads(data) for data in conn.execute(query).scalars()]
+
+
+def trace(db: Database, person_id: str, window_minutes: int) -> TraceReply:
+    """Everyone who passed the same gate within ±window of each of the person's entries."""
+    window = timedelta(minutes=window_minutes)
+    own_query = (
+        select(entries.c.entry_id, entries.c.station_id, entries.c.captured_utc, entries.c.data)
+        .where(entries.c.person_id == person_id)
+        .order_by(entries.c.captured_utc)
+        .limit(MAX_ROWS)
+    )
+    nearest: dict[str, tuple[timedelta, Contact]] = {}
+    with db.read() as conn:
+        own = conn.execute(own_query).all()
+        # One indexed range query per own entry (station, time): a person has few entries, a gate many.
+        for own_id, station_id, moment, _ in own:
+            others = conn.execute(
+                select(entries.c.entry_id, entries.c.captured_utc, entries.c.captured_at)
+                .add_columns(entries.c.person_id, entries.c.data)
+                .where(
+                    entries.c.station_id == station_id,
+                    entries.c.captured_utc >= moment - window,
+                    entries.c.captured_utc <= moment + window,
+                    entries.c.person_id != person_id,
+                )
+                .limit(MAX_ROWS)
+            )
+            for entry_id, when, captured_at, other_id, data in others:
+                apart = abs(when - moment)
+                if entry_id in nearest and nearest[entry_id][0] <= apart:
+                    continue
+                document = json.loads(data)
+                contact = Contact(
+                    person_id=other_id,
+                    name=document.get("name", ""),
+                    role=document.get("role", ""),
+                    station_id=station_id,
+                    captured_at=captured_at,
+                    entry_id=entry_id,
+                    near_entry_id=own_id,
+                    minutes_apart=round(apart.total_seconds() / 60, 1),
+                )
+                nearest[entry_id] = (apart, contact)
+    ordered = sorted(nearest.values(), key=lambda pair: (pair[1].captured_at, pair[1].entry_id))
+    return TraceReply(
+        person_id=person_id,
+        window_minutes=window_minutes,
+        entries=[json.loads(row[3]) for row in own],
+        contacts=[contact for _, contact in ordered],
+    )

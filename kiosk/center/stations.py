@@ -1,0 +1,27 @@
+"""What the center knows about each station besides its entries: its heartbeat."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kiosk.center.db import Database, stations, utc_now
+
+
+def heartbeat(
+    db: Database, station_id: str, clock: datetime, pending: int, oldest: datetime | None, version: str
+) -> datetime:
+    """Record that the station is alive and how much it still has to send; returns the center's time (naive UTC)."""
+    now = utc_now()
+    with db.write() as conn:
+        conn.execute(
+            stations.update()
+            .where(stations.c.station_id == station_id)
+            .values(
+                last_heartbeat=now,
+                station_clock=clock.isoformat(),
+                pending_reported=pending,
+                oldest_pending=oldest.isoformat() if oldest is not None else None,
+                app_version=version,
+            )
+        )
+    return now
