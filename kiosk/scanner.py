@@ -15,10 +15,20 @@ the callbacks it was given, so the App turns them into messages (`post_message` 
         on_status=lambda status, detail: app.post_message(ScannerStatusChanged(status, detail)),
     )
 
-Cancelling the worker (or calling `reader.stop()`, which also wakes a pending read) ends `run` within one read
-timeout. I/O errors never leave `run`: they show up as `on_status("reconnecting", detail)` and the reader
-reopens the port with capped exponential backoff. Exceptions raised by the callbacks are programming errors
-and do propagate, so the worker's failure handler sees them.
+(the message names are the App's to choose). Cancelling the worker ends `run` within one read timeout;
+`reader.stop()` also wakes a read in progress, so call it when the App quits. I/O errors never leave `run`: they
+show up as `on_status("reconnecting", detail)` and the reader reopens the port with capped exponential
+backoff. Exceptions raised by the callbacks are programming errors and do propagate, so the worker's failure
+handler sees them.
+
+A keyboard-wedge reader types into the focused widget instead. The gate screen feeds every key to a
+`KeyboardWedge` with the time the key event was created (Textual's `event.time`, a monotonic clock, so a busy
+event loop does not make typing look fast) and parses what it returns::
+
+    def on_key(self, event: events.Key) -> None:
+        typed = self.wedge.feed(event.character or "", event.time)
+        if typed is not None:
+            result = parse_scan(typed.text.encode(), pattern, max_line, method=typed.method)
 """
 
 from __future__ import annotations
@@ -232,6 +242,7 @@ class SerialReader:
         on_rejected: Callable[[Rejected], None],
         on_status: StatusCallback,
     ) -> SerialReader:
+        """A reader for `[scanner]`; only for a configured port (with `port = ""` there is no serial reader)."""
         return cls(
             config.port,
             on_scan=on_scan,
