@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from qrscreen import decode_screen, find_code, quiet_zone_is_clear, screen_lines, screen_strips
@@ -12,7 +13,9 @@ from textual.app import App, ComposeResult
 from kiosk.clock import FrozenClock
 from kiosk.models import Notice
 from kiosk.qr import DARK_CHARS
+from screens.notices import NoticesScreen
 from screens.widgets.notice_qr import NoticeQR
+from storage.notices import NoticeStore
 
 SHORT = Notice(
     "n1", "食堂错峰就餐", "https://www.bnu.edu.cn/tzgg/1128.htm", "2026-11-28T06:00:00+08:00", "center",
@@ -153,3 +156,76 @@ async def test_no_notices_says_so() -> None:
         await pilot.pause()
         text = "\n".join(screen_lines(app))
         assert "暂无公告 / No notices" in text and find_code(screen_lines(app)) is None
+
+
+class StaffHost(App[None]):
+    """Opens the notices screen and keeps what it returns."""
+
+    def __init__(self, store: NoticeStore) -> None:
+        super().__init__()
+        self.store = store
+        self.returned: list[bool | None] = []
+
+    def on_mount(self) -> None:
+        self.push_screen(NoticesScreen(self.store, ["bnu.edu.cn"], clock().now), self.returned.append)
+
+
+def shown(app: App, text: str) -> bool:
+    """True when `text` is on screen, however it was wrapped."""
+    return "".join(text.split()) in "".join("".join(screen_lines(app)).split())
+
+
+async def type_into(pilot, selector: str, text: str) -> None:
+    await pilot.click(selector)
+    await pilot.press(*text)
+
+
+async def test_the_notices_screen_refuses_a_look_alike_and_stores_a_good_one(tmp_path: Path) -> None:
+    store = NoticeStore(tmp_path)
+    store.add(SHORT)
+    app = StaffHost(store)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        assert decode_screen(screen_lines(app)) == SHORT.url
+        app.screen.query_one("#notice-title").value = "宿舍返校须知"
+        await type_into(pilot, "#notice-url", "https://bnu.edu.cn.evil.com/x")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert shown(app, "公告被拒绝 / notice refused") and shown(app, "not an authoritative source")
+        assert store.all() == [SHORT]
+
+        url = app.screen.query_one("#notice-url")
+        url.value = ""
+        await type_into(pilot, "#notice-url", "https://news.bnu.edu.cn/back.htm")
+        await pilot.click("#notice-add")
+        await pilot.pause()
+        assert shown(app, "公告已添加 / notice added")
+        added = [n for n in store.all() if n.url == "https://news.bnu.edu.cn/back.htm"]
+        assert len(added) == 1 and added[0].title == "宿舍返校须知" and added[0].source == "local"
+        assert decode_screen(screen_lines(app)) == "https://news.bnu.edu.cn/back.htm"
+
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.returned == [True]
+
+
+async def test_the_notices_screen_follows_the_selection_and_hides_off_list_urls(tmp_path: Path) -> None:
+    store = NoticeStore(tmp_path)
+    for notice in (SHORT, MIDDLE):
+        store.add(notice)
+    store.add(Notice("x", "旧通知", "https://old.example.edu.cn/1", "2026-11-01T08:00:00+08:00", "center"))
+    app = StaffHost(store)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#notices-table")
+        table.focus()
+        assert decode_screen(screen_lines(app)) == SHORT.url
+        await pilot.press("down")
+        await pilot.pause()
+        assert decode_screen(screen_lines(app)) == MIDDLE.url
+        await pilot.press("down")
+        await pilot.pause()
+        assert find_code(screen_lines(app)) is None and shown(app, "不在闸机显示 / not shown at the gate")
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.returned == [False]
