@@ -304,15 +304,14 @@ class SerialReader:
             if chunk and port.in_waiting:
                 chunk += port.read(min(port.in_waiting, 4096))
             now = time.monotonic()
-            if chunk:
-                last_data = now
-                lines = framer.feed(chunk)
-            elif framer.in_line and now - last_data >= self.line_timeout:
+            lines: list[bytes] = []
+            if framer.in_line and now - last_data >= self.line_timeout:
                 # A reader sends a whole line within milliseconds. Leftovers (a stray byte when the cable is
                 # plugged in, a reader set up without a suffix) must not be glued to the next person's scan.
                 lines = framer.flush()
-            else:
-                continue
+            if chunk:
+                last_data = now
+                lines += framer.feed(chunk)
             for line in lines:
                 result = parse_scan(line, self.pattern, self.max_line)
                 if isinstance(result, Scanned):
