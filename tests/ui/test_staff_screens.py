@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import DataTable, Input, OptionList, Static
 
 from kiosk.clock import FrozenClock
 from kiosk.config import Config, DutyStaff, SecurityConfig
-from kiosk.models import Method, Person, Reason, Verdict
+from kiosk.models import Direction, Entry, Method, Person, Reason, Verdict
 from kiosk.pins import hash_pin
 from kiosk.station import Station
+from screens.log import PAGE, EntryLogScreen
 from screens.manual import ManualEntryScreen
 from screens.temperature import TemperatureDialog
 from screens.unmask import UnmaskDialog
@@ -64,6 +66,10 @@ async def type_text(pilot: Pilot, text: str) -> None:
     await pilot.press(*text)
 
 
+async def clear_input(pilot: Pilot) -> None:
+    await pilot.press("end", "shift+home", "backspace")
+
+
 # -- temperature ------------------------------------------------------------------------------------------
 
 
@@ -97,7 +103,7 @@ async def test_bad_reading_is_refused_and_nothing_recorded(station: Station) -> 
             await type_text(pilot, bad)
             await pilot.press("enter")
             assert "34.0" in shown(app, "#message") and "nothing was recorded" in shown(app, "#message")
-            await pilot.press("ctrl+a", "backspace")
+            await clear_input(pilot)
         await pilot.press("escape")
         await pilot.pause()
     [entry] = station.store.entries_of_day("2026-11-28")
@@ -244,3 +250,93 @@ async def test_malformed_phone_is_refused_and_the_form_kept(station: Station) ->
         await pilot.pause()
     assert station.store.entries_of_day("2026-11-28") == []
     assert app.results == [None]
+
+
+# -- entry log --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def busy_day(station: Station, make_entry: Callable[..., Entry]) -> Station:
+    """250 entries today: every 10th denied, every 4th leaving, 欧阳娜娜 among them."""
+    for i in range(250):
+        changes: dict[str, Any] = {"captured_at": f"2026-11-28T{8 + i // 60:02d}:{i % 60:02d}:00+08:00"}
+        if i % 10 == 3:
+            changes.update(verdict=Verdict.DENIED, reasons=(Reason.NO_RETURN_APPROVAL,))
+        if i % 4 == 1:
+            changes.update(direction=Direction.OUT, reasons=(Reason.LEAVING,))
+        if i == 249:
+            changes.update(name="欧阳娜娜")
+        station.store.record(make_entry(f"2023{i:06d}", **changes))
+    return station
+
+
+def table_rows(app: App) -> list[list[str]]:
+    table = app.screen.query_one(DataTable)
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def test_log_pages_through_more_than_a_page(busy_day: Station) -> None:
+    app = Host(lambda: EntryLogScreen(busy_day, "en"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert len(table_rows(app)) == PAGE and "Page 1 of 3, 250 entries" in shown(app, "#page")
+        assert table_rows(app)[0][:3] == ["12:09:00", "2023****49", "欧**娜"]
+        await pilot.press("pagedown")
+        assert table_rows(app)[0][0] == "10:29:00" and len(table_rows(app)) == PAGE
+        await pilot.click("#next")
+        await pilot.press("pagedown")
+        assert len(table_rows(app)) == 50 and "Page 3 of 3" in shown(app, "#page")
+        assert table_rows(app)[-1][0] == "08:00:00"
+        await pilot.press("pageup")
+        assert "Page 2 of 3" in shown(app, "#page")
+
+
+async def test_log_filters_by_verdict_direction_and_search(busy_day: Station) -> None:
+    app = Host(lambda: EntryLogScreen(busy_day, "en"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#verdict")
+        await pilot.press("down", "down", "enter")
+        await pilot.pause()
+        assert "25 entries" in shown(app, "#page")
+        assert {row[5] for row in table_rows(app)} == {"Denied"}
+        await pilot.click("#direction")
+        await pilot.press("down", "down", "enter")
+        await pilot.pause()
+        rows = table_rows(app)
+        assert rows and {(row[4], row[5]) for row in rows} == {("Out", "Denied")}
+        await pilot.click("#verdict")
+        await pilot.press("up", "up", "enter")
+        await pilot.click("#direction")
+        await pilot.press("up", "up", "enter")
+        await pilot.click("#search")
+        await type_text(pilot, "娜娜")
+        await pilot.pause()
+        assert [row[2] for row in table_rows(app)] == ["欧**娜"]
+        await clear_input(pilot)
+        await type_text(pilot, "00024")
+        await pilot.pause()
+        assert [row[0] for row in table_rows(app)] == ["12:09:00", "12:08:00", "12:07:00", "12:06:00", "12:05:00",
+                                                       "12:04:00", "12:03:00", "12:02:00", "12:01:00", "12:00:00",
+                                                       "08:24:00"]
+
+
+async def test_log_stays_masked_until_the_right_pin(busy_day: Station) -> None:
+    app = Host(lambda: EntryLogScreen(busy_day, "zh"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#unmask")
+        await pilot.pause()
+        await type_text(pilot, "0000")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "PIN 不正确" in shown(app, "#message")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, EntryLogScreen)
+        assert table_rows(app)[0][1:3] == ["2023****49", "欧**娜"]
+        await pilot.press("ctrl+u")
+        await pilot.pause()
+        await type_text(pilot, PIN)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert table_rows(app)[0][1:3] == ["2023000249", "欧阳娜娜"]
+        assert app.screen.query_one(DataTable).columns["name"].content_width == 8  # four wide characters
