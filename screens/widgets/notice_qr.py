@@ -8,7 +8,7 @@ API (the gate screen mounts `NoticeQR` in its notice area; the notices screen us
         clock     monotonic seconds; a FrozenClock's `monotonic` in tests
         language  "zh" or "en": which title comes first (the other follows when the notice has it)
         stale     the bilingual warning from kiosk.notices.stale_since, or None
-    .show(notices, stale)   new notices or warning after a sync; rotation restarts from the newest
+    .show(notices, stale)   new notices or warning after a sync; the rotation keeps its pace
     .language = "en"        switch the title order
     .tick()                 show the notice due now; runs every second, tests call it after moving the clock
     .current                the Notice on screen, or None
@@ -101,11 +101,13 @@ class NoticeQR(Widget):
         self.set_interval(1.0, self.tick)
 
     def show(self, notices: Sequence[Notice], stale: str | None = None) -> None:
-        """Replace the notices and the warning; the rotation starts again from the newest."""
+        """Replace the notices and the warning; the rotation keeps its pace.
+
+        Sync refreshes more often than a notice rotates: restarting the rotation here would pin the newest.
+        """
         self._notices = tuple(notices)
         self._stale = stale
-        self._started = self._clock()
-        self._index = 0
+        self._index = rotation_index(self._clock() - self._started, self._rotation, len(self._notices))
         self._show_current()
 
     def tick(self) -> None:

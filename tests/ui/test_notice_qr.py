@@ -116,6 +116,9 @@ async def test_notices_rotate_with_the_clock() -> None:
         assert widget.current == MIDDLE
         assert decode_screen(screen_lines(app)) == MIDDLE.url
         assert "宿舍返校须知  (2/2)" in "\n".join(screen_lines(app))
+        widget.show([SHORT, MIDDLE])  # a sync pass with nothing new keeps the rotation going
+        await pilot.pause()
+        assert widget.current == MIDDLE
         frozen.advance(20)
         widget.tick()
         await pilot.pause()
