@@ -13,18 +13,22 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.app import App
 from textual.message import Message
-from textual.widget import Widget
-from textual.widgets import Static
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from kiosk.clock import Clock, SystemClock, iso
 from kiosk.config import Config
 from kiosk.i18n import Language, both, t
-from kiosk.models import Verdict
+from kiosk.models import Notice, Verdict
+from kiosk.notices import stale_since
 from kiosk.scanner import Rejected, Scanned, ScannerStatus, SerialReader, parse_scan
-from kiosk.station import Shift, Station
+from kiosk.station import Outcome, Shift, Station
 from screens.duty import DutyLoginDialog, DutyMenuDialog, ExitDialog
 from screens.gate import GateScreen, SyncView
+from screens.manual import ManualEntryScreen
+from screens.temperature import TemperatureDialog
+from screens.visitor import VisitorScreen
+from screens.widgets.notice_qr import NoticeQR
 from storage.entries import EntryStore
 from storage.files import StoreError, StoreFullError
 from storage.notices import NoticeStore
@@ -38,6 +42,14 @@ ReaderFactory = Callable[..., SerialReader]
 
 FOLD_EVERY = 30.0
 """Seconds between checks whether the journal should be folded into the chunk files."""
+NOTICES_SHOWN = 5
+
+STAFF_SCREENS: dict[str, Callable[[Station, Language], Screen[Outcome | None]]] = {
+    "temperature": TemperatureDialog,
+    "manual": ManualEntryScreen,
+    "visitor": VisitorScreen,
+}
+"""Screens behind the function keys that need an open shift (the gate screen binds them)."""
 
 
 @dataclass
@@ -71,6 +83,16 @@ class SyncStatusChanged(Message):
 
     status: SyncStatus
     """The syncer's status after the pass."""
+
+
+@dataclass
+class NoticesRefreshed(Message):
+    """The notices were read again after a sync pass."""
+
+    notices: list[Notice]
+    """The newest notices, newest first."""
+    stale: str | None
+    """The bilingual "may be out of date" warning, or None."""
 
 
 class KioskApp(App[int], inherit_bindings=False):
@@ -109,7 +131,11 @@ class KioskApp(App[int], inherit_bindings=False):
 
     def on_mount(self) -> None:
         scanner_status = ScannerStatus.RECONNECTING if self.reader else "keyboard"
-        self.gate = GateScreen(self.station, self.language, self._notice_area(), scanner_status)
+        self.notice_area = NoticeQR(
+            self.notices.latest(NOTICES_SHOWN), rotation=self.config.notices.rotation, clock=self.clock.monotonic,
+            language=self.language, stale=self._stale(), id="notice-area",
+        )
+        self.gate = GateScreen(self.station, self.language, self.notice_area, scanner_status)
         self.push_screen(self.gate)
         self.gate.sync = self._sync_view(self.syncer.status if self.syncer else None)
         warnings = [*self.station.store.warnings, *self.station.roster.warnings, *self.notices.warnings]
@@ -144,6 +170,7 @@ class KioskApp(App[int], inherit_bindings=False):
         while not worker.is_cancelled:
             report = self.syncer.sync_once()
             self.post_message(SyncStatusChanged(self.syncer.status))
+            self.post_message(NoticesRefreshed(self.notices.latest(NOTICES_SHOWN), self._stale()))
             deadline = self.clock.monotonic() + self.syncer.next_delay(report)
             while not worker.is_cancelled and self.clock.monotonic() < deadline:
                 worker.cancelled_event.wait(0.2)
@@ -234,6 +261,15 @@ class KioskApp(App[int], inherit_bindings=False):
         self.gate.sync = self._sync_view(message.status)
         self.gate.redraw()
 
+    def on_notices_refreshed(self, message: NoticesRefreshed) -> None:
+        self.notice_area.show(message.notices, message.stale)
+
+    def _stale(self) -> str | None:
+        """Notices can only go stale when a center sends them."""
+        if self.syncer is None:
+            return None
+        return stale_since(self.notices.last_refresh, self.clock.now(), self.config.notices.stale_after)
+
     def _tick(self) -> None:
         self.gate.tick(self.clock.now())
 
@@ -247,14 +283,6 @@ class KioskApp(App[int], inherit_bindings=False):
         store = self.station.store
         return SyncView(False, store.unsynced_count(), store.oldest_unsynced_at(), configured=False)
 
-    def _notice_area(self) -> Widget:
-        latest = self.notices.latest(1)
-        title = ""
-        if latest:
-            notice = latest[0]
-            title = notice.title_en if self.language == "en" and notice.title_en else notice.title
-        return Static(title or t("notice.none", self.language), id="notice-area", markup=False)
-
     # -- actions (function keys on the gate screen) ----------------------------------------------------
 
     def action_toggle_direction(self) -> None:
@@ -264,6 +292,31 @@ class KioskApp(App[int], inherit_bindings=False):
     def action_toggle_language(self) -> None:
         self.language = "en" if self.language == "zh" else "zh"
         self.gate.set_language(self.language)
+        self.notice_area.language = self.language
+
+    def action_staff(self, name: str) -> None:
+        """Open a staff screen; without an open shift, the duty login comes first."""
+        if self.station.shift is not None:
+            self.push_screen(STAFF_SCREENS[name](self.station, self.language), self._staff_done)
+            return
+
+        def then(shift: Shift | None) -> None:
+            self._shift_opened(shift)
+            if shift is not None:
+                self.action_staff(name)
+
+        self.push_screen(DutyLoginDialog(self.station, self.language), then)
+
+    def _staff_done(self, outcome: Outcome | None) -> None:
+        """A staff screen recorded something (or not): the gate shows it like a scan."""
+        if outcome is None or outcome.entry is None:
+            self.gate.redraw()
+            return
+        counts = self.station.store.counts(self.clock.now().date().isoformat())
+        self._refresh_sync()
+        self.gate.show_outcome(outcome, outcome.entry.person_id, counts)
+        if outcome.entry.verdict is not Verdict.ADMITTED:
+            self.bell()
 
     def action_duty_menu(self) -> None:
         self.push_screen(DutyMenuDialog(self.station.shift is not None, self.language), self._duty_chosen)

@@ -48,6 +48,9 @@ class GateScreen(Screen[None], inherit_bindings=False):
 
     CSS_PATH = "gate.tcss"
     BINDINGS: list[BindingType] = [
+        Binding("f2", "app.staff('temperature')", "key.temperature", key_display="F2"),
+        Binding("f3", "app.staff('manual')", "key.manual", key_display="F3"),
+        Binding("f4", "app.staff('visitor')", "key.visitor", key_display="F4"),
         Binding("f9", "app.toggle_direction", "key.direction", key_display="F9"),
         Binding("f10", "app.toggle_language", "key.language", key_display="F10"),
         Binding("f12", "app.duty_menu", "key.duty", key_display="F12"),
@@ -82,6 +85,8 @@ class GateScreen(Screen[None], inherit_bindings=False):
         self.now = station.clock.now()
         self._verdict: tuple[str, Outcome | Rejected | None, str] = ("-idle", None, "")
         self._wedge = KeyboardWedge(max_length=station.config.scanner.max_line)
+        self._drawable = False
+        """Set once composed: the app may report things before that."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -107,6 +112,7 @@ class GateScreen(Screen[None], inherit_bindings=False):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._drawable = True
         self.redraw()
 
     @property
@@ -136,7 +142,9 @@ class GateScreen(Screen[None], inherit_bindings=False):
         look = "-duplicate" if outcome.duplicate or outcome.decision is None else f"-{outcome.decision.verdict}"
         self._verdict = (look, outcome, person_id)
         if outcome.entry is not None:
-            self.recent.appendleft(outcome.entry)
+            kept = [e for e in self.recent if e.entry_id != outcome.entry.entry_id]  # an amended entry moves up
+            self.recent.clear()
+            self.recent.extend([outcome.entry, *kept])
         self.counts = counts
         if self.banner and self.banner[1]:
             self.banner = None  # recording works again
@@ -169,11 +177,12 @@ class GateScreen(Screen[None], inherit_bindings=False):
 
     def tick(self, now: datetime) -> None:
         self.now = now
-        self.query_one("#clock", Static).update(now.strftime("%Y-%m-%d %H:%M:%S"))
-        self._draw_status()
+        if self._drawable:
+            self.query_one("#clock", Static).update(now.strftime("%Y-%m-%d %H:%M:%S"))
+            self._draw_status()
 
     def redraw(self) -> None:
-        if not self.is_mounted:
+        if not self._drawable:
             return
         lang = self.language
         config = self.station.config.station
@@ -196,7 +205,7 @@ class GateScreen(Screen[None], inherit_bindings=False):
     # -- drawing ---------------------------------------------------------------------------------------
 
     def _draw_status(self) -> None:
-        if not self.is_mounted:
+        if not self._drawable:
             return
         lang, station = self.language, self.station
         direction = t(f"gate.direction.{station.direction}", lang)
