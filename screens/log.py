@@ -57,7 +57,7 @@ class EntryLogScreen(Screen[None]):
         with Horizontal(id="filters"):
             yield Input(placeholder=t("log.search", lang), max_length=32, id="search")
             yield Select(
-                [(t("log.all_verdicts", lang), ""), *((t(f"verdict.{v}", lang), str(v)) for v in Verdict)],
+                [(t("log.all_verdicts", lang), ""), *((t(f"officer.verdict.{v}", lang), str(v)) for v in Verdict)],
                 value="", allow_blank=False, id="verdict",
             )
             yield Select(
@@ -106,7 +106,7 @@ class EntryLogScreen(Screen[None]):
             entry.name if self.unmasked else mask_name(entry.name),
             t(f"officer.role.{entry.role}", lang),
             t(f"officer.dir.{entry.direction}", lang),
-            t(f"verdict.{entry.verdict}", lang),
+            t(f"officer.verdict.{entry.verdict}", lang),
             t(f"officer.method.{entry.method}", lang),
             " → ".join(f"{r.celsius:.1f}" for r in entry.readings),
             entry.operator,

@@ -20,6 +20,7 @@ from kiosk.pins import hash_pin
 from kiosk.station import Station
 from screens.log import PAGE, EntryLogScreen
 from screens.manual import ManualEntryScreen
+from screens.stats import StatsScreen
 from screens.temperature import TemperatureDialog
 from screens.unmask import UnmaskDialog
 from screens.visitor import VisitorScreen
@@ -340,3 +341,21 @@ async def test_log_stays_masked_until_the_right_pin(busy_day: Station) -> None:
         await pilot.pause()
         assert table_rows(app)[0][1:3] == ["2023000249", "欧阳娜娜"]
         assert app.screen.query_one(DataTable).columns["name"].content_width == 8  # four wide characters
+
+
+# -- stats ------------------------------------------------------------------------------------------------
+
+
+async def test_stats_show_the_day_by_verdict_direction_and_hour(busy_day: Station) -> None:
+    app = Host(lambda: StatsScreen(busy_day, "en"))
+    async with app.run_test(size=SIZE) as pilot:
+        counts = shown(app, "#counts")
+        assert "Admitted 225   Denied 25   Referred 0   Total 250" in counts
+        assert "Entered 174   Left 51" in counts
+        chart = shown(app, "#chart").splitlines()
+        assert len(chart) == 24 and chart[7].split() == ["07", "0"]
+        assert chart[8] == "08 " + "█" * 60 + "    60"
+        assert chart[12] == "12 " + "█" * 10 + " " * 50 + "    10"
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.results == [None]

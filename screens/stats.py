@@ -1,0 +1,64 @@
+"""`StatsScreen`: today's counts by verdict and direction, and entries by hour drawn with block characters."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Label, Static
+
+from kiosk.i18n import Language, t
+from kiosk.models import DayCounts
+from kiosk.station import Station
+
+BAR_WIDTH = 60
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def hour_bars(by_hour: tuple[int, ...], width: int = BAR_WIDTH) -> list[str]:
+    """One line per hour, `HH bar count`, the longest bar `width` cells, drawn to an eighth of a cell."""
+    top = max(by_hour, default=0)
+    lines = []
+    for hour, count in enumerate(by_hour):
+        full, part = divmod(round(count * width * 8 / top) if top else 0, 8)
+        bar = "█" * full + (_EIGHTHS[part] if part else "")
+        lines.append(f"{hour:02d} {bar:<{width}} {count:>5}")
+    return lines
+
+
+class StatsScreen(Screen[None]):
+    """Read-only; escape closes."""
+
+    CSS_PATH = "stats.tcss"
+    BINDINGS = [Binding("escape", "close", show=False)]
+
+    def __init__(self, station: Station, language: Language) -> None:
+        super().__init__()
+        self.station = station
+        self.language = language
+        self.day = station.clock.now().date().isoformat()
+
+    def compose(self) -> ComposeResult:
+        counts = self.station.store.counts(self.day)
+        yield Label(t("stats.title", self.language, day=self.day), id="title")
+        yield Static(self._counts_text(counts), id="counts")
+        yield Label(t("stats.by_hour", self.language), id="chart-title")
+        with VerticalScroll(id="chart-box"):
+            yield Static("\n".join(hour_bars(counts.by_hour)), id="chart")
+        yield Button(t("officer.close", self.language), id="close")
+
+    def _counts_text(self, counts: DayCounts) -> str:
+        lang = self.language
+        verdicts = (("admitted", counts.admitted), ("denied", counts.denied), ("referred", counts.referred))
+        total = sum(n for _, n in verdicts)
+        first = "   ".join(f"{t(f'officer.verdict.{v}', lang)} {n}" for v, n in verdicts)
+        second = f"{t('stats.entered', lang)} {counts.entered}   {t('stats.left', lang)} {counts.left}"
+        return f"{first}   {t('stats.total', lang)} {total}\n{second}"
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.action_close()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
