@@ -588,3 +588,21 @@ def test_file_size_limit_is_treated_like_a_full_disk(tmp_path: Path) -> None:
     assert len(ids) > 50
     store = EntryStore(tmp_path)
     assert [e.entry_id for e in store.entries_of_day(DAY)] == ids
+
+
+def test_load_numbered_writes_chunks_and_the_sequence_goes_on(store: EntryStore, make_entry: MakeEntry) -> None:
+    live = store.record(make_entry())
+    loaded = [
+        make_entry(seq=seq, captured_at=at(8, day=day), acked_at=None if seq % 2 else at(9, day=day))
+        for seq, day in ((2, "2026-11-27"), (3, DAY), (4, DAY), (5000, DAY))
+    ]
+    assert store.load_numbered(loaded) == 4
+    assert store.record(make_entry()).seq == 5001
+    store = reopen(store)
+    assert [e.seq for e in store.entries_of_day(DAY)] == [1, 3, 4, 5000, 5001]
+    assert store.entries_of_day("2026-11-27") == [loaded[0]]
+    assert [e.seq for e in store.unsynced_batch(10)] == [1, 3, 5001]
+    assert store.counts(DAY).admitted == 5 and live in store.entries_of_day(DAY)
+    assert {p.name for p in (store.root / "entries").iterdir()} == {
+        "2026-11-27.00000.json", f"{DAY}.00000.json", f"{DAY}.00001.json"
+    }
