@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +19,8 @@ from kiosk.clock import FrozenClock
 from kiosk.config import Config, DutyStaff, SecurityConfig
 from kiosk.models import Direction, Entry, Method, Person, Reason, Verdict
 from kiosk.pins import hash_pin
-from kiosk.station import Station
+from kiosk.station import Handover, Station
+from screens.handover import HandoverScreen
 from screens.log import PAGE, EntryLogScreen
 from screens.manual import ManualEntryScreen
 from screens.stats import StatsScreen
@@ -359,3 +362,72 @@ async def test_stats_show_the_day_by_verdict_direction_and_hour(busy_day: Statio
         await pilot.press("escape")
         await pilot.pause()
     assert app.results == [None]
+
+
+# -- handover ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def eventful_shift(station: Station) -> Station:
+    """Admitted, a fever waiting for its re-measure, someone not on the roster, someone under observation."""
+    station.scan("T1001")
+    station.clock.advance(60)
+    station.scan("2023000101")
+    station.add_reading(38.1)
+    station.clock.advance(60)
+    station.scan("20239999")
+    station.clock.advance(60)
+    station.scan("2023000103")
+    return station
+
+
+async def test_handover_shows_the_shift_and_exports_it(eventful_shift: Station, tmp_path: Path) -> None:
+    export_dir = tmp_path / "data" / "handover"
+    app = Host(lambda: HandoverScreen(eventful_shift, "en", export_dir))
+    async with app.run_test(size=SIZE) as pilot:
+        summary = shown(app, "#summary")
+        assert "赵值班 (D01), 07:30 to 07:33" in summary
+        assert "Admitted 1   Denied 2   Referred 1   Total 4" in summary and "Entered 1   Left 0" in summary
+        flagged = shown(app, "#flagged").splitlines()
+        assert [line.split("  ")[:4] for line in flagged] == [
+            ["07:31:00", "张*", "2023****01", "Denied"],
+            ["07:32:00", "2023**99", "Denied", "Not on the roster: see the duty officer"],
+            ["07:33:00", "李*明", "2023****03", "Referred"],
+        ]
+        assert "38.1  Temperature high: measure again" in flagged[0]
+        assert shown(app, "#open").split("  ")[:3] == ["07:31:00", "张*", "2023****01"]
+        await pilot.click("#export")
+        await pilot.pause()
+        [path] = export_dir.iterdir()
+        assert path.name == "2026-11-28-D01-073300.csv"
+        assert str(path) in shown(app, "#status")
+        assert path.stat().st_mode & 0o777 == 0o600
+        with path.open(encoding="utf-8-sig", newline="") as stream:
+            rows = list(csv.reader(stream))
+        assert len(rows) == 5
+        assert {"T1001", "2023000101", "20239999", "2023000103"} <= {cell for row in rows for cell in row}
+        assert isinstance(app.screen, HandoverScreen) and eventful_shift.shift is not None
+
+
+async def test_handover_closes_the_shift(eventful_shift: Station, tmp_path: Path) -> None:
+    app = Host(lambda: HandoverScreen(eventful_shift, "zh", tmp_path / "handover"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#close-shift")
+        await pilot.pause()
+        assert not isinstance(app.screen, HandoverScreen)
+    assert eventful_shift.shift is None
+    [handover] = app.results
+    assert isinstance(handover, Handover) and len(handover.entries) == 4
+    assert [a["kind"] for a in eventful_shift.store.audit_of_day("2026-11-28")][-1] == "shift_closed"
+    assert not (tmp_path / "handover").exists()
+
+
+async def test_handover_without_a_shift_says_so(station: Station, tmp_path: Path) -> None:
+    station.close_shift()
+    app = Host(lambda: HandoverScreen(station, "en", tmp_path / "handover"))
+    async with app.run_test(size=SIZE) as pilot:
+        assert "No open shift" in shown(app, "#summary")
+        await pilot.click("#export")
+        await pilot.press("escape")
+        await pilot.pause()
+    assert app.results == [None] and not (tmp_path / "handover").exists()
