@@ -95,6 +95,7 @@ class GateScreen(Screen[None], inherit_bindings=False):
         with Horizontal(id="status"):
             yield Static(id="direction", markup=False)
             yield Static(id="duty", markup=False)
+        with Horizontal(id="links"):
             yield Static(id="scanner", markup=False)
             yield Static(id="sync", markup=False)
         yield Static(id="banner", markup=False)
