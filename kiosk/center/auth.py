@@ -38,7 +38,7 @@ def add_station(db: Database, station_id: str, name: str = "", campus: str = "")
     """Register a station and return its token (the only time it exists in plain text)."""
     if not STATION_ID_PATTERN.match(station_id):
         raise DatabaseError(
-            f"站点编号只能含字母、数字和 . _ -(最多 64 个)/ a station id is letters, digits, . _ - (at most 64):"
+            f"站点编号只能含字母、数字和 . _ -(最多 64 个) / a station id is letters, digits, . _ - (at most 64):"
             f" {station_id!r}"
         )
     token = new_token()
