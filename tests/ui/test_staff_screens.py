@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gatekit import PIN as GATE_PIN
+from gatekit import STAFF_ID, make_app, scan, screen_text
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
@@ -20,6 +22,7 @@ from kiosk.config import Config, DutyStaff, SecurityConfig
 from kiosk.models import Direction, Entry, Method, Person, Reason, Verdict
 from kiosk.pins import hash_pin
 from kiosk.station import Handover, Station
+from screens.duty import DutyLoginDialog
 from screens.handover import HandoverScreen
 from screens.log import PAGE, EntryLogScreen
 from screens.manual import ManualEntryScreen
@@ -431,3 +434,29 @@ async def test_handover_without_a_shift_says_so(station: Station, tmp_path: Path
         await pilot.press("escape")
         await pilot.pause()
     assert app.results == [None] and not (tmp_path / "handover").exists()
+
+
+# -- through the real kiosk app ---------------------------------------------------------------------------
+
+
+async def test_f2_after_a_scan_logs_in_then_records_two_high_readings(
+    config: Config, people: tuple[Person, ...]
+) -> None:
+    app = make_app(config, people)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "2023000101")
+        await pilot.press("f2")
+        await pilot.pause()
+        assert isinstance(app.screen, DutyLoginDialog)
+        await pilot.press(*STAFF_ID, "enter", *GATE_PIN, "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, TemperatureDialog) and "2023****01" in shown(app, "#target")
+        await pilot.press(*"38.0", "enter", *"38.2", "enter")
+        assert "fever clinic" in shown(app, "#message")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, TemperatureDialog)
+        assert "请到隔离等候区" in screen_text(app)
+    [entry] = app.station.store.entries_of_day("2026-11-28")
+    assert entry.verdict is Verdict.REFERRED and [r.celsius for r in entry.readings] == [38.0, 38.2]
+    assert {r.operator for r in entry.readings} == {STAFF_ID}
