@@ -1,0 +1,119 @@
+"""`kiosk run` in a real terminal (tmux), fed by a serial scanner on a pty and by keys typed into the terminal."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import tty
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from servers import require_tool
+
+from kiosk.models import Method, Person, Role, Verdict
+from kiosk.pins import hash_pin
+from storage.entries import EntryStore
+from storage.roster import RosterStore
+
+PIN = "1357"
+WAIT = 15.0
+"""Generous bound for a cold start on a loaded 2-core machine."""
+
+
+class Terminal:
+    """One tmux server on its own socket, running one command in a 120×40 window."""
+
+    def __init__(self, tmux: str, command: str, env: dict[str, str]) -> None:
+        self.base = [tmux, "-L", f"kiosk-test-{uuid.uuid4().hex[:12]}"]
+        subprocess.run([*self.base, "-f", "/dev/null", "new-session", "-d", "-x", "120", "-y", "40", command],
+                       check=True, env=env)
+
+    def screen(self) -> str:
+        done = subprocess.run([*self.base, "capture-pane", "-p"], capture_output=True, text=True)
+        return done.stdout
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run([*self.base, "send-keys", *keys], check=True)
+
+    def wait_for(self, test: Callable[[str], bool], what: str) -> str:
+        deadline = time.monotonic() + WAIT
+        while True:
+            shown = self.screen()
+            if test(shown):
+                return shown
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} never appeared; the screen:\n{shown}")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        subprocess.run([*self.base, "kill-server"], capture_output=True)
+
+
+@pytest.fixture
+def scanner_pty() -> Iterator[tuple[int, str]]:
+    """(master fd, slave path) of a pseudo-terminal standing in for a USB-serial scanner."""
+    master, slave = os.openpty()
+    tty.setraw(master)
+    try:
+        yield master, os.ttyname(slave)
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_kiosk_run_in_tmux_takes_serial_and_typed_scans(tmp_path: Path, scanner_pty: tuple[int, str]) -> None:
+    tmux = require_tool("tmux")
+    master, port = scanner_pty
+    (tmp_path / "kiosk.toml").write_text(
+        f'[station]\nid = "tmux-01"\n[scanner]\nport = "{port}"\n[storage]\ndata_dir = "data"\n'
+        f'[[security.duty]]\nstaff_id = "T1001"\nname = "王老师"\npin_hash = "{hash_pin(PIN)}"\n',
+        encoding="utf-8",
+    )
+    RosterStore(tmp_path / "data").replace_all([Person("2023000101", "张小三", Role.STUDENT, return_approved=True)])
+    kiosk = Path(sys.executable).with_name("kiosk")
+    rc_file = tmp_path / "rc"
+    command = f"{kiosk} run --config {tmp_path / 'kiosk.toml'}; echo $? > {rc_file}"
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_ALLOW_SIGNALS"} | {"TERM": "xterm-256color"}
+    terminal = Terminal(tmux, command, env)
+    try:
+        terminal.wait_for(lambda s: "请刷卡" in s and "读卡器已连接" in s, "the gate with its reader connected")
+
+        os.write(master, b"2023000101\r")
+        shown = terminal.wait_for(lambda s: "准予通行" in s, "the admitted verdict")
+        assert "张*三" in shown and "2023****01" in shown and "2023000101" not in shown
+
+        terminal.keys("99999999", "Enter")
+        shown = terminal.wait_for(lambda s: "禁止通行" in s, "the denied verdict")
+        assert "9999**99" in shown and "99999999" not in shown
+
+        os.write(master, b"\x1b[2J\xff\xfe\r")
+        terminal.wait_for(lambda s: "无法识别的卡号" in s, "the rejection of garbage from the reader")
+
+        terminal.keys("C-c", "C-q", "C-z", "C-\\")
+        terminal.keys("F12")
+        terminal.wait_for(lambda s: "退出程序" in s, "the duty menu")
+        terminal.keys("Tab", "Enter")
+        terminal.wait_for(lambda s: "输入值班 PIN" in s, "the exit dialog")
+        terminal.keys(PIN, "Enter")
+        deadline = time.monotonic() + WAIT
+        while not rc_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert rc_file.read_text().strip() == "0"
+    finally:
+        terminal.kill()
+
+    store = EntryStore(tmp_path / "data")
+    try:
+        entries = [e for day in store.days() for e in store.entries_of_day(day)]
+        audit = [r["kind"] for day in store.days() for r in store.audit_of_day(day)]
+    finally:
+        store.close()
+    assert [(e.person_id, e.method, e.verdict) for e in entries] == [
+        ("2023000101", Method.SERIAL_SCAN, Verdict.ADMITTED),
+        ("99999999", Method.KEYBOARD_SCAN, Verdict.DENIED),
+    ]
+    assert "scan_rejected" in audit
