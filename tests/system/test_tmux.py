@@ -77,7 +77,8 @@ def test_kiosk_run_in_tmux_takes_serial_and_typed_scans(tmp_path: Path, scanner_
     kiosk = Path(sys.executable).with_name("kiosk")
     rc_file = tmp_path / "rc"
     command = f"{kiosk} run --config {tmp_path / 'kiosk.toml'}; echo $? > {rc_file}"
-    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_ALLOW_SIGNALS"} | {"TERM": "xterm-256color"}
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_ALLOW_SIGNALS"}
+    env |= {"TERM": "xterm-256color", "TMUX_TMPDIR": str(tmp_path)}  # the server's socket goes with tmp_path
     terminal = Terminal(tmux, command, env)
     try:
         terminal.wait_for(lambda s: "请刷卡" in s and "读卡器已连接" in s, "the gate with its reader connected")
