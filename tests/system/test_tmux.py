@@ -29,15 +29,16 @@ class Terminal:
 
     def __init__(self, tmux: str, command: str, env: dict[str, str]) -> None:
         self.base = [tmux, "-L", f"kiosk-test-{uuid.uuid4().hex[:12]}"]
+        self.env = env
         subprocess.run([*self.base, "-f", "/dev/null", "new-session", "-d", "-x", "120", "-y", "40", command],
                        check=True, env=env)
 
     def screen(self) -> str:
-        done = subprocess.run([*self.base, "capture-pane", "-p"], capture_output=True, text=True)
+        done = subprocess.run([*self.base, "capture-pane", "-p"], capture_output=True, text=True, env=self.env)
         return done.stdout
 
     def keys(self, *keys: str) -> None:
-        subprocess.run([*self.base, "send-keys", *keys], check=True)
+        subprocess.run([*self.base, "send-keys", *keys], check=True, env=self.env)
 
     def wait_for(self, test: Callable[[str], bool], what: str) -> str:
         deadline = time.monotonic() + WAIT
@@ -50,7 +51,7 @@ class Terminal:
             time.sleep(0.05)
 
     def kill(self) -> None:
-        subprocess.run([*self.base, "kill-server"], capture_output=True)
+        subprocess.run([*self.base, "kill-server"], capture_output=True, env=self.env)
 
 
 @pytest.fixture
