@@ -149,7 +149,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "unmask.title": ("输入值班人员 PIN 以显示完整信息", "Enter a duty officer's PIN to unmask"),
     "unmask.wrong": ("PIN 不正确,信息仍隐藏", "Wrong PIN: the data stays masked"),
     "temp.title": ("体温登记", "Temperature"),
-    "temp.for": ("测温对象:{name}({id})", "Reading for {name} ({id})"),
+    "temp.for": ("测温对象:{who}", "Reading for {who}"),
     "temp.for_next": (
         "两分钟内无人刷卡:本次体温将记入下一位刷卡者",
         "Nobody scanned in the last 2 minutes: this reading goes to the next person",

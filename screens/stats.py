@@ -1,10 +1,10 @@
-"""`StatsScreen`: today's counts by verdict and direction, and entries by hour drawn with block characters."""
+"""`StatsScreen`: today's counts by verdict and direction, and entries by hour as bars (00–11 beside 12–23)."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, Label, Static
 
@@ -12,7 +12,7 @@ from kiosk.i18n import Language, t
 from kiosk.models import DayCounts
 from kiosk.station import Station
 
-BAR_WIDTH = 60
+BAR_WIDTH = 26
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
@@ -44,8 +44,10 @@ class StatsScreen(Screen[None]):
         yield Label(t("stats.title", self.language, day=self.day), id="title")
         yield Static(self._counts_text(counts), id="counts")
         yield Label(t("stats.by_hour", self.language), id="chart-title")
-        with VerticalScroll(id="chart-box"):
-            yield Static("\n".join(hour_bars(counts.by_hour)), id="chart")
+        bars = hour_bars(counts.by_hour)
+        with Horizontal(id="chart"):
+            yield Static("\n".join(bars[:12]), id="morning")
+            yield Static("\n".join(bars[12:]), id="afternoon")
         yield Button(t("officer.close", self.language), id="close")
 
     def _counts_text(self, counts: DayCounts) -> str:

@@ -56,7 +56,8 @@ class TemperatureDialog(ModalScreen[Outcome | None]):
         entry = self.station.reading_target
         if entry is None:
             return t("temp.for_next", self.language)
-        text = t("temp.for", self.language, name=mask_name(entry.name), id=mask_id(entry.person_id))
+        who = "  ".join(part for part in (mask_name(entry.name), mask_id(entry.person_id)) if part)
+        text = t("temp.for", self.language, who=who)
         if entry.readings:
             readings = ", ".join(f"{r.celsius:.1f}" for r in entry.readings)
             text += "\n" + t("temp.readings", self.language, readings=readings)

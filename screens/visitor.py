@@ -53,8 +53,9 @@ class VisitorScreen(Screen[Outcome | None]):
         with Vertical(id="form"):
             yield Label(both("visitor.title"), id="title")
             for field in FIELDS:
-                yield Label(both(f"visitor.{field}"), classes="field")
-                yield Input(id=field, max_length=20 if field in ("id_number", "phone") else 60)
+                with Horizontal(classes="field"):
+                    yield Label(both(f"visitor.{field}"))
+                    yield Input(id=field, max_length=20 if field in ("id_number", "phone") else 60)
             yield Static("", id="problem")
             with Horizontal(classes="buttons"):
                 yield Button(t("visitor.review", self.language), id="review", variant="primary")

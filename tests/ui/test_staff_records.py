@@ -130,10 +130,11 @@ async def test_stats_show_the_day_by_verdict_direction_and_hour(busy_day: Statio
         counts = shown(app, "#counts")
         assert "Admitted 225   Denied 25   Referred 0   Total 250" in counts
         assert "Entered 174   Left 51" in counts
-        chart = shown(app, "#chart").splitlines()
-        assert len(chart) == 24 and chart[7].split() == ["07", "0"]
-        assert chart[8] == "08 " + "█" * 60 + "    60"
-        assert chart[12] == "12 " + "█" * 10 + " " * 50 + "    10"
+        morning, afternoon = shown(app, "#morning").splitlines(), shown(app, "#afternoon").splitlines()
+        assert len(morning) == len(afternoon) == 12 and morning[7].split() == ["07", "0"]
+        assert morning[8] == "08 " + "█" * 26 + "    60"
+        assert afternoon[0] == "12 " + "████▍" + " " * 21 + "    10"  # 10/60 of 26 cells, to the eighth
+        assert afternoon[11].split() == ["23", "0"]
         await pilot.press("escape")
         await pilot.pause()
     assert app.results == [None]
