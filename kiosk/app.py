@@ -6,7 +6,7 @@ nothing), and leaving needs a duty PIN (F12 → exit).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,18 @@ STAFF_SCREENS: dict[str, Callable[[Station, Language], Screen[Outcome | None]]] 
     "visitor": VisitorScreen,
 }
 """Screens behind the function keys that need an open shift (the gate screen binds them)."""
+
+
+@dataclass(frozen=True)
+class ExtraKey:
+    """A key the caller adds to the app, such as the demo's "stop/start the center"."""
+
+    key: str
+    """A Textual key name, e.g. "f11"."""
+    label: str
+    """The footer label, already bilingual (the catalog does not know it)."""
+    run: Callable[[], str]
+    """Called in a thread worker (it may wait for a process); returns the line to notify."""
 
 
 @dataclass
@@ -110,6 +122,7 @@ class KioskApp(App[int], inherit_bindings=False):
         clock: Clock,
         reader_factory: ReaderFactory | None = None,
         syncer: Syncer | None = None,
+        extra_keys: Sequence[ExtraKey] = (),
     ) -> None:
         super().__init__()
         self.config = config
@@ -128,6 +141,9 @@ class KioskApp(App[int], inherit_bindings=False):
                 on_status=lambda status, detail: self.post_message(ScannerStatusChanged(status, detail)),
             )
         self.gate: GateScreen
+        self.extra_keys = tuple(extra_keys)
+        for index, extra in enumerate(self.extra_keys):
+            self.bind(extra.key, f"extra_key({index})", description=extra.label, key_display=extra.key.upper())
 
     def on_mount(self) -> None:
         scanner_status = ScannerStatus.RECONNECTING if self.reader else "keyboard"
@@ -187,6 +203,11 @@ class KioskApp(App[int], inherit_bindings=False):
         counts = store.counts(today)
         recent = list(reversed(store.entries_of_day(today)[-5:]))
         self.call_from_thread(self.gate.set_counts, counts, recent)
+
+    @work(thread=True, group="extra", exit_on_error=False)
+    def run_extra_key(self, extra: ExtraKey) -> None:
+        """A caller's key, off the UI thread."""
+        self.call_from_thread(self.notify, extra.run())
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """The one place worker failures go: show them, and re-arm the scanner and sync."""
@@ -317,6 +338,9 @@ class KioskApp(App[int], inherit_bindings=False):
         self.gate.show_outcome(outcome, outcome.entry.person_id, counts)
         if outcome.entry.verdict is not Verdict.ADMITTED:
             self.bell()
+
+    def action_extra_key(self, index: int) -> None:
+        self.run_extra_key(self.extra_keys[index])
 
     def action_duty_menu(self) -> None:
         self.push_screen(DutyMenuDialog(self.station.shift is not None, self.language), self._duty_chosen)
