@@ -54,7 +54,8 @@ def _hash_pin(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMAND_MODULES = ("kiosk.commands", "kiosk.sync_cli", "kiosk.center.cli", "kiosk.notice_cli", "kiosk.run_cli")
+COMMAND_MODULES = ("kiosk.commands", "kiosk.sync_cli", "kiosk.center.cli", "kiosk.notice_cli", "kiosk.run_cli",
+                   "kiosk.demo_cli")
 """Modules that add subcommands: each has `register(sub)` and uses `add_command`."""
 
 

@@ -5,7 +5,10 @@ Deterministic for a given seed, so that the demo and the tests see the same peop
 
 from __future__ import annotations
 
+import json
 import random
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kiosk.models import Notice, Person, Role
@@ -66,7 +69,7 @@ def demo_notices(now: datetime) -> list[Notice]:
     items = (
         ("致全校党(团)组织和全体党(团)员、干部的一封信", "A letter to all Party and League members and cadres",
          "https://news.bnu.edu.cn/zx/ttgz/2020-01-31/letter.html", "党委宣传部"),
-        ("关于延期返校的通知:未经批准不得提前返校", "Return to campus is postponed: no early return without approval",
+        ("关于延期返校的通知:未经批准不得提前返校", "Return postponed: no early return without approval",
          "https://www.bnu.edu.cn/tzgg/2020/return-postponed.html", "学生工作部"),
         ("发热门诊与隔离等候区位置及就诊流程", "Where the fever clinic and the isolation waiting area are",
          "https://hospital.bnu.edu.cn/notice/fever-clinic-guide.html", "校医院"),
@@ -84,3 +87,72 @@ def demo_notices(now: datetime) -> list[Notice]:
         )
         for index, (title, title_en, url, source) in enumerate(items)
     ]
+
+
+UNKNOWN_ID = "2099000001"
+"""Not on any demo roster (the simulator's unknown IDs start with 2099 too)."""
+
+DEMO_STATION_ID = "demo-dorm-xbl"
+DEMO_STATION_NAME = "西北楼 宿舍 北门"
+DEMO_CAMPUS = "海淀校园"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoExamples:
+    """IDs worth typing at a dormitory gate, one per kind of verdict."""
+
+    admitted: Person
+    """A student approved to return: admitted."""
+    no_approval: Person
+    """A student without return approval: denied at a dormitory gate (the school's order)."""
+    observation: Person
+    """A student under medical observation: referred to the waiting area."""
+    unknown: str = UNKNOWN_ID
+    """Not on the roster: denied."""
+
+
+def demo_examples(people: Sequence[Person]) -> DemoExamples:
+    """The first person of each kind in the roster (deterministic, like the roster)."""
+    students = [p for p in people if p.role is Role.STUDENT]
+    return DemoExamples(
+        admitted=next(p for p in students if p.return_approved and not p.observation),
+        no_approval=next(p for p in students if not p.return_approved and not p.observation),
+        observation=next(p for p in students if p.observation),
+    )
+
+
+def demo_config(
+    *, center_url: str, token_file: str, scanner_port: str, pin_hash: str, sync_interval: int = 3
+) -> str:
+    """A complete kiosk.toml for the demo station (a dormitory gate shows the school's order best)."""
+    return f"""\
+# The demo station, written by `kiosk demo`; `kiosk check-config --config kiosk.toml` accepts it.
+
+[station]
+id = {_quoted(DEMO_STATION_ID)}
+name = {_quoted(DEMO_STATION_NAME)}
+campus = {_quoted(DEMO_CAMPUS)}
+gate = "dormitory"               # checks return approvals: students without one are denied
+
+[scanner]
+port = {_quoted(scanner_port)}  # "" = type an ID + Enter on the gate screen
+
+[center]
+url = {_quoted(center_url)}
+token_file = {_quoted(token_file)}
+sync_interval = {sync_interval}  # seconds: short, so that the demo shows sync at work
+timeout = 2.0
+
+[storage]
+data_dir = "data"
+
+[[security.duty]]
+staff_id = {_quoted(DEMO_STAFF_ID)}
+name = {_quoted(DEMO_STAFF_NAME)}
+pin_hash = {_quoted(pin_hash)}
+"""
+
+
+def _quoted(text: str) -> str:
+    """A TOML basic string (JSON's escapes are valid TOML), so that any path is safe in the file."""
+    return json.dumps(text, ensure_ascii=False)
