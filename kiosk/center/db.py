@@ -5,6 +5,7 @@ SQLAlchemy Core only. Every entry keeps its full JSON beside the columns the sch
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -148,7 +149,13 @@ class Database:
             raise DatabaseError(f"只支持 SQLite 和 PostgreSQL / only SQLite and PostgreSQL are supported: {url!r}")
         try:
             if self.is_sqlite:
-                self.engine = create_engine(parsed, connect_args={"timeout": 30, "check_same_thread": False})
+                _create_private(parsed.database)
+                self.engine = create_engine(
+                    parsed,
+                    connect_args={"timeout": 30, "check_same_thread": False},
+                    pool_size=10,
+                    max_overflow=40,
+                )
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             else:
                 self.engine = create_engine(parsed, pool_size=10, max_overflow=30, pool_pre_ping=True)
@@ -175,6 +182,16 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _create_private(database: str | None) -> None:
+    """Create the SQLite file readable by its owner only (SQLite gives its -wal and -shm files the same mode)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        raise DatabaseError(f"无法创建数据库文件 / cannot create the database file {database}: {exc.strerror}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -27,8 +27,9 @@ def test_add_station_prints_a_token_once_and_stores_only_its_hash(tmp_path: Path
     assert added.returncode == 0, added.stderr
     token = added.stdout.strip()
     assert len(token) >= 40 and "shown once" in added.stderr
-    database = (tmp_path / "center.db").read_bytes()  # the default --db, in the working directory
-    assert token.encode() not in database
+    database = tmp_path / "center.db"  # the default --db, in the working directory
+    assert token.encode() not in database.read_bytes()
+    assert database.stat().st_mode & 0o777 == 0o600
     again = kiosk("add-station", "gate-01", cwd=tmp_path)
     assert again.returncode == 1 and "already exists" in again.stderr and "已存在" in again.stderr
     bad = kiosk("add-station", "gate 01/..", cwd=tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -107,6 +108,21 @@ def test_tokens_are_checked(center: Center, entries_for: Callable) -> None:
     assert admin_call.status_code == 403
     assert httpx.get(f"{center.url}/api/v1/roster", headers=center.auth(token)).status_code == 200
     assert httpx.get(f"{center.url}/api/v1/roster").status_code == 401
+
+
+def test_stations_pushing_at_once_all_get_stored(center: Center, entries_for: Callable) -> None:
+    tokens = {f"gate-{number:02d}": center.add_station(f"gate-{number:02d}") for number in range(20)}
+
+    def push_all(station_id: str) -> list[str]:
+        batch = [entry.to_dict() for entry in entries_for(station_id, 200)]
+        replies = [push(center, tokens[station_id], station_id, batch[k : k + 50]) for k in range(0, 200, 50)]
+        return [status for reply in replies for status in statuses(reply)]
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(push_all, tokens))
+    assert outcomes == [["stored"] * 200] * 20
+    completeness = httpx.get(f"{center.url}/api/v1/admin/completeness", headers=center.admin).json()["stations"]
+    assert [(s["received"], s["gaps"]) for s in completeness] == [(200, [])] * 20
 
 
 def test_entries_survive_kill_9(center: Center, entries_for: Callable) -> None:
