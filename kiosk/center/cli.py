@@ -9,11 +9,15 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kiosk.center.db import DEFAULT_DB, Database, DatabaseError
+if TYPE_CHECKING:
+    from kiosk.center.db import Database
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 DEFAULT_DOMAIN = "bnu.edu.cn"
+DEFAULT_DB = "sqlite:///center.db"
+# Stations install the kiosk without the center's libraries: import them only when a center command runs.
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,12 +70,27 @@ def _command(
 def _reporting_errors(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
+            from kiosk.center.db import DatabaseError
+        except ImportError as exc:
+            print(
+                f"未安装中心服务组件 / the center's libraries are missing ({exc.name}):"
+                " pip install 'campus-kiosk[center]'",
+                file=sys.stderr,
+            )
+            return EXIT_FAILURE
+        try:
             return handler(args)
         except DatabaseError as exc:
             print(exc, file=sys.stderr)
             return EXIT_FAILURE
 
     return run
+
+
+def _database(args: argparse.Namespace) -> Database:
+    from kiosk.center.db import Database
+
+    return Database(args.db)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -87,7 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _add_station(args: argparse.Namespace) -> int:
     from kiosk.center.auth import add_station
 
-    token = add_station(Database(args.db), args.station_id, args.name, args.campus)
+    token = add_station(_database(args), args.station_id, args.name, args.campus)
     shown_once = f"站点 {args.station_id} 的令牌(只显示这一次)/ token for station {args.station_id} (shown once):"
     print(shown_once, file=sys.stderr)
     print(token)
@@ -97,7 +116,7 @@ def _add_station(args: argparse.Namespace) -> int:
 def _add_admin(args: argparse.Namespace) -> int:
     from kiosk.center.auth import add_admin
 
-    token = add_admin(Database(args.db))
+    token = add_admin(_database(args))
     print("管理员令牌(只显示这一次)/ admin token (shown once):", file=sys.stderr)
     print(token)
     return EXIT_OK
@@ -121,7 +140,7 @@ def _import_roster(args: argparse.Namespace) -> int:
         # Replacing would remove the people on the bad rows from every gate.
         print("文件有问题,未替换名单 / the file has problems: the roster was not replaced", file=sys.stderr)
         return EXIT_FAILURE
-    version, changed = update(Database(args.db), found.people, args.replace)
+    version, changed = update(_database(args), found.people, args.replace)
     print(f"已导入 {len(found.people)} 人,{changed} 人有变动,名单版本 {version}"
           f" / imported {len(found.people)}, {changed} changed, roster version {version}")
     return EXIT_FAILURE if found.problems else EXIT_OK
@@ -133,7 +152,7 @@ def _add_notice(args: argparse.Namespace) -> int:
 
     try:
         domains = args.allowed_domains or [DEFAULT_DOMAIN]
-        notice = publish(Database(args.db), domains, args.title, args.url, args.title_en, args.source)
+        notice = publish(_database(args), domains, args.title, args.url, args.title_en, args.source)
     except NoticeRefused as exc:
         print(f"通知未发布 / notice refused: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -148,7 +167,7 @@ def _report(args: argparse.Namespace) -> int:
     if not valid_date(args.date):
         print(f"日期应为 YYYY-MM-DD / the date must be YYYY-MM-DD: {args.date!r}", file=sys.stderr)
         return EXIT_USAGE
-    report = daily_report(Database(args.db), args.date)
+    report = daily_report(_database(args), args.date)
     print(f"{args.date} 各站点统计 / daily report")
     print(f"{'station':<20} {'campus':<12} {'admitted':>9} {'denied':>7} {'referred':>9} {'total':>7}")
     for row in [*report.stations, report.totals]:

@@ -34,8 +34,6 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 SCHEMA_VERSION = 1
 """Raise with every change to the tables below (and teach `_ensure_schema` to migrate)."""
 
-DEFAULT_DB = "sqlite:///center.db"
-
 metadata = MetaData()
 
 schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
@@ -139,7 +137,7 @@ def normalise_url(url: str) -> str:
 class Database:
     """An engine on a schema of the current version, and a write transaction that serialises SQLite writers."""
 
-    def __init__(self, url: str = DEFAULT_DB) -> None:
+    def __init__(self, url: str) -> None:
         try:
             parsed = make_url(normalise_url(url))
         except ArgumentError as exc:
