@@ -107,7 +107,7 @@ def _add_station(args: argparse.Namespace) -> int:
     from kiosk.center.auth import add_station
 
     token = add_station(_database(args), args.station_id, args.name, args.campus)
-    shown_once = f"站点 {args.station_id} 的令牌(只显示这一次)/ token for station {args.station_id} (shown once):"
+    shown_once = f"站点 {args.station_id} 的令牌(只显示这一次) / token for station {args.station_id} (shown once):"
     print(shown_once, file=sys.stderr)
     print(token)
     return EXIT_OK
@@ -117,7 +117,7 @@ def _add_admin(args: argparse.Namespace) -> int:
     from kiosk.center.auth import add_admin
 
     token = add_admin(_database(args))
-    print("管理员令牌(只显示这一次)/ admin token (shown once):", file=sys.stderr)
+    print("管理员令牌(只显示这一次) / admin token (shown once):", file=sys.stderr)
     print(token)
     return EXIT_OK
 

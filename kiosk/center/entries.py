@@ -87,7 +87,7 @@ def _moment(value: Any) -> None:
     except ValueError:
         raise Invalid("不是 ISO 8601 时间 / not an ISO 8601 time") from None
     if parsed.tzinfo is None:
-        raise Invalid("缺少时区(如 +08:00)/ has no UTC offset (e.g. +08:00)")
+        raise Invalid("缺少时区(如 +08:00) / has no UTC offset (e.g. +08:00)")
 
 
 _reason = _choice(Reason)
