@@ -232,7 +232,13 @@ def create_app(db_url: str, allowed_domains: Sequence[str] = ("bnu.edu.cn",)) ->
         app.include_router(router)
     app.add_exception_handler(SQLAlchemyError, _database_unavailable)
     app.add_exception_handler(DatabaseError, _database_unavailable)
+    app.add_exception_handler(Exception, _internal_error)
     return app
+
+
+async def _internal_error(_request: Request, _exc: Exception) -> JSONResponse:
+    # uvicorn logs the traceback for the administrator; the caller gets a message, and no acknowledgement.
+    return JSONResponse({"detail": "中心内部错误,请稍后重试 / internal error at the center, retry later"}, 500)
 
 
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
