@@ -8,7 +8,6 @@ here: it sets the status and a backoff delay, and never raises.
 
 from __future__ import annotations
 
-import random
 import ssl
 import threading
 from collections.abc import Callable, Sequence
@@ -20,10 +19,12 @@ from typing import Any
 
 import httpx
 
+from kiosk.backoff import Backoff
 from kiosk.config import CenterConfig, Config, ConfigError
 from kiosk.i18n import both
 from kiosk.models import Entry, Notice, Person
 from storage.entries import EntryStore
+from storage.files import StoreError
 from storage.notices import NoticeStore
 from storage.roster import RosterStore
 
@@ -52,36 +53,12 @@ class CenterError(Exception):
         """True when the center could not be reached at all: the rest of the pass is skipped."""
 
 
-class Backoff:
-    """Full-jitter exponential backoff (AWS blog, "Exponential Backoff And Jitter").
-
-    After the n-th failure in a row the wait is uniform in [0, min(cap, base * 2**n)): stations that lost the
-    center together do not come back together.
-    """
-
-    def __init__(self, base: float = 1.0, cap: float = 300.0, rand: Callable[[], float] = random.random) -> None:
-        self.base = base
-        self.cap = cap
-        self.failures = 0
-        """Failures since the last success."""
-        self._rand = rand
-
-    def failed(self) -> float:
-        """Count a failure; return how long to wait before the next attempt, in seconds."""
-        ceiling = self.cap if self.failures >= 64 else min(self.cap, self.base * 2**self.failures)
-        self.failures += 1
-        return self._rand() * ceiling
-
-    def succeeded(self) -> None:
-        self.failures = 0
-
-
 @dataclass(frozen=True)
 class SyncStatus:
     """What the gate shows about sync; replaced as a whole after every request, so any thread may read it."""
 
     online: bool = False
-    """The last request to the center got a usable answer."""
+    """The last request to the center got a usable answer (False until one does)."""
     pending: int = 0
     """Entries waiting for the center's acknowledgement."""
     oldest_pending: str | None = None
@@ -179,9 +156,15 @@ def station_token(config: Config) -> str:
 
 
 def syncer_from_config(
-    config: Config, token: str, store: EntryStore, roster: RosterStore, notices: NoticeStore, clock: Clock = local_now
+    config: Config,
+    store: EntryStore,
+    roster: RosterStore,
+    notices: NoticeStore,
+    clock: Clock = local_now,
+    token: str | None = None,
 ) -> Syncer:
-    """A Syncer for this station, with the token from `station_token`."""
+    """A Syncer for this station; the token is read with `station_token` unless given (SyncSetupError)."""
+    token = token if token is not None else station_token(config)
     return Syncer(config.center, config.station.id, store, roster, notices, token, clock=clock, config_path=config.path)
 
 
@@ -194,7 +177,8 @@ def _beside(config_path: Path | None, name: str) -> Path:
 
 
 class Syncer:
-    """Exchanges data with the center for one station. Thread-safe: passes never overlap."""
+    """Exchanges data with the center for one station. `sync_once` may be called from any thread: passes never
+    overlap, and `status` is always a complete snapshot."""
 
     def __init__(
         self,
@@ -234,12 +218,12 @@ class Syncer:
     def sync_once(self) -> SyncReport:
         """Push every waiting entry, then heartbeat, roster and notices; stop early when the center is gone."""
         with self._pass_lock:
-            push = self.push()
+            push = self._guarded(self.push)
             errors = [push.error] if push.error else []
             offline = push.offline
             if not offline:
                 for step in (self.heartbeat, self.pull_roster, self.pull_notices):
-                    result = step()
+                    result = self._guarded(step)
                     if result.error:
                         errors.append(result.error)
                     if result.offline:
@@ -408,11 +392,19 @@ class Syncer:
             detail = f"{entry.entry_id} r{entry.revision} seq {entry.seq}: {rejection.error}"
             self.store.audit("sync_rejected", detail, self.clock().isoformat())
 
+    def _guarded(self, step: Callable[[], StepResult]) -> StepResult:
+        """Run one exchange; a local storage failure (disk full) is reported like any other, not raised."""
+        try:
+            return step()
+        except StoreError as exc:
+            self._set_status(last_error=str(exc))
+            return StepResult(error=str(exc))
+
     def _contact(self, **changes: Any) -> None:
         self._set_status(online=True, last_success=self.clock().isoformat(), last_error=None, **changes)
 
     def _failed(self, exc: CenterError) -> StepResult:
-        self._set_status(online=not exc.offline, last_error=str(exc))
+        self._set_status(online=False, last_error=str(exc))
         return StepResult(error=str(exc), offline=exc.offline)
 
     def _set_status(self, **changes: Any) -> None:

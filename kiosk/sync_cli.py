@@ -23,7 +23,9 @@ def _sync(args: argparse.Namespace) -> int:
     token = station_token(config)
     store = EntryStore(config.data_dir)
     try:
-        syncer = syncer_from_config(config, token, store, RosterStore(config.data_dir), NoticeStore(config.data_dir))
+        syncer = syncer_from_config(
+            config, store, RosterStore(config.data_dir), NoticeStore(config.data_dir), token=token
+        )
         try:
             report = syncer.sync_once()
         finally:

@@ -68,7 +68,7 @@ def sync(config: Config, store: EntryStore) -> bool:
     except SyncSetupError as exc:
         log.error("无法同步 / cannot sync: %s", exc)
         return False
-    syncer = syncer_from_config(config, token, store, RosterStore(config.data_dir), NoticeStore(config.data_dir))
+    syncer = syncer_from_config(config, store, RosterStore(config.data_dir), NoticeStore(config.data_dir), token=token)
     try:
         report = syncer.sync_once()
     finally:

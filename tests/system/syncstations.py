@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from kiosk.backoff import Backoff
 from kiosk.config import CenterConfig
 from kiosk.models import Direction, Entry, Method, Reading, Reason, Role, Verdict, new_entry_id
-from kiosk.sync import Backoff, Syncer
+from kiosk.sync import Syncer
 from storage.entries import EntryStore
 from storage.notices import NoticeStore
 from storage.roster import RosterStore

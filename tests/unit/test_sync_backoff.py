@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.backoff import Backoff
 from kiosk.models import Entry, Reading, Reason, Verdict, Visitor
-from kiosk.sync import Backoff, SyncSetupError, read_token, wire_entry
+from kiosk.sync import SyncSetupError, read_token, wire_entry
 
 
 def test_backoff_ceiling_doubles_up_to_the_cap() -> None:
