@@ -155,7 +155,7 @@ class DemoCenter:
             process.terminate()
             try:
                 process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
+            except (subprocess.TimeoutExpired, KeyboardInterrupt):  # a second Ctrl-C must not leave it running
                 process.kill()
                 process.wait(timeout=5)
 

@@ -99,18 +99,21 @@ class _Signals:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    with ExitStack() as cleanup, _Signals() as signals:
+    directory: Path | None = None
+    with _Signals() as signals:
         try:
-            directory = _directory(args.dir)
-            return _run(args, directory, cleanup, signals)
+            with ExitStack() as cleanup:  # stops the center on every way out, before the last line below
+                directory = _directory(args.dir)
+                code = _run(args, directory, cleanup, signals)
         except KeyboardInterrupt:
             say("\n已中断 / interrupted")
-            return EXIT_FAILURE
+            code = EXIT_FAILURE
         except (OSError, StoreError) as exc:
             print(f"演示无法继续 / the demo cannot go on: {exc}", file=sys.stderr)
-            return EXIT_FAILURE
-        finally:
-            cleanup.close()  # the center stops here, before anything is printed after it
+            code = EXIT_FAILURE
+    if directory is not None:
+        say(f"演示已结束,数据留在 {directory} / the demo is over; its data stays in {directory}")
+    return code
 
 
 def _directory(given: str | None) -> Path:
