@@ -84,13 +84,13 @@ admin_api = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
 
 @stations_api.post("/entries", response_model=EntriesReply)
-def push_entries(station_id: str, body: EntriesIn, db: Db, _: StationCaller) -> Response:
+def push_entries(station_id: str, body: EntriesIn, request: Request, _: StationCaller) -> Response:
     """Store a batch of entries idempotently by entry_id; reply only after the commit.
 
     Each entry is checked field by field: a bad one is rejected (the error names the field) and the rest stored.
     A newer revision replaces the stored one; the same or an older one is a duplicate and changes nothing.
     """
-    results = entries.push(db, station_id, body.entries)
+    results = request.app.state.receiver.push(station_id, body.entries)
     # Built directly: validating thousands of result models would cost as much as storing the entries.
     reply = {
         "results": [
@@ -227,6 +227,7 @@ def create_app(db_url: str, allowed_domains: Sequence[str] = ("bnu.edu.cn",)) ->
         description="Receives entries from every gate station; serves the roster and notices; answers the school.",
     )
     app.state.db = Database(db_url)
+    app.state.receiver = entries.Receiver(app.state.db)
     app.state.allowed_domains = tuple(allowed_domains)
     for router in (stations_api, shared_api, admin_api):
         app.include_router(router)

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from sqlalchemy.dialects import sqlite
 
 from kiosk.center.db import Database, entries, utc_now
+from kiosk.center.group_commit import GroupCommit
 from kiosk.models import Direction, Method, Reason, Role, Verdict
 
 MAX_BATCH = 5000
@@ -251,38 +252,53 @@ def _store_postgresql(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
     return set(stored.scalars())
 
 
-def push(db: Database, station_id: str, items: Sequence[Any]) -> list[PushResult]:
-    """Store a station's batch in one transaction; one result per item, in order, after the commit."""
-    received_at = utc_now()
-    results: list[PushResult | None] = [None] * len(items)
-    chosen: dict[str, tuple[int, dict[str, Any]]] = {}
-    for index, item in enumerate(items):
-        try:
-            entry = entry_row(parse_entry(item, station_id), received_at)
-        except Invalid as exc:
-            entry_id = item.get("entry_id") if isinstance(item, dict) else None
-            revision = item.get("revision") if isinstance(item, dict) else None
-            results[index] = PushResult(
-                entry_id=entry_id if isinstance(entry_id, str) else "",
-                revision=revision if isinstance(revision, int) and not isinstance(revision, bool) else 0,
-                status="rejected",
-                error=str(exc),
-            )
-            continue
-        entry_id = entry["entry_id"]
-        earlier = chosen.get(entry_id)
-        # One statement may not touch a row twice: keep the newest copy; the others are already covered by it.
-        if earlier is not None and earlier[1]["revision"] >= entry["revision"]:
-            results[index] = PushResult(entry_id, entry["revision"], "duplicate")
-            continue
-        if earlier is not None:
-            results[earlier[0]] = PushResult(entry_id, earlier[1]["revision"], "duplicate")
-        chosen[entry_id] = (index, entry)
-    written: set[str] = set()
-    if chosen:
-        store = _store_sqlite if db.is_sqlite else _store_postgresql
-        with db.write() as conn:
-            written = store(conn, [row for _, row in chosen.values()])
-    for entry_id, (index, row) in chosen.items():
-        results[index] = PushResult(entry_id, row["revision"], "stored" if entry_id in written else "duplicate")
-    return [result for result in results if result is not None]
+class Receiver:
+    """Receives stations' batches; on SQLite, concurrent batches share transactions (see group_commit)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._group = GroupCommit(self._write) if db.is_sqlite else None
+
+    def push(self, station_id: str, items: Sequence[Any]) -> list[PushResult]:
+        """Store a station's batch; one result per item, in order, after the commit."""
+        received_at = utc_now()
+        results: list[PushResult | None] = [None] * len(items)
+        chosen: dict[str, tuple[int, dict[str, Any]]] = {}
+        for index, item in enumerate(items):
+            try:
+                entry = entry_row(parse_entry(item, station_id), received_at)
+            except Invalid as exc:
+                results[index] = _rejected(item, str(exc))
+                continue
+            entry_id = entry["entry_id"]
+            earlier = chosen.get(entry_id)
+            # One statement may not touch a row twice: keep the newest copy; the others are covered by it.
+            if earlier is not None and earlier[1]["revision"] >= entry["revision"]:
+                results[index] = PushResult(entry_id, entry["revision"], "duplicate")
+                continue
+            if earlier is not None:
+                results[earlier[0]] = PushResult(entry_id, earlier[1]["revision"], "duplicate")
+            chosen[entry_id] = (index, entry)
+        written: set[str] = set()
+        if chosen:
+            rows = [row for _, row in chosen.values()]
+            written = self._group.write(rows) if self._group is not None else self._write(rows)
+        for entry_id, (index, row) in chosen.items():
+            results[index] = PushResult(entry_id, row["revision"], "stored" if entry_id in written else "duplicate")
+        return [result for result in results if result is not None]
+
+    def _write(self, rows: list[dict[str, Any]]) -> set[str]:
+        store = _store_sqlite if self.db.is_sqlite else _store_postgresql
+        with self.db.write() as conn:
+            return store(conn, rows)
+
+
+def _rejected(item: Any, error: str) -> PushResult:
+    entry_id = item.get("entry_id") if isinstance(item, dict) else None
+    revision = item.get("revision") if isinstance(item, dict) else None
+    return PushResult(
+        entry_id=entry_id if isinstance(entry_id, str) else "",
+        revision=revision if isinstance(revision, int) and not isinstance(revision, bool) else 0,
+        status="rejected",
+        error=error,
+    )

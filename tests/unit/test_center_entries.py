@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,8 @@ pytest.importorskip("sqlalchemy")
 
 from kiosk.center.auth import add_station  # noqa: E402
 from kiosk.center.db import Database  # noqa: E402
-from kiosk.center.entries import Invalid, parse_entry, push  # noqa: E402
+from kiosk.center.entries import Invalid, Receiver, parse_entry  # noqa: E402
+from kiosk.center.group_commit import GroupCommit  # noqa: E402
 from kiosk.models import Entry, Reading  # noqa: E402
 
 
@@ -72,11 +75,50 @@ def test_one_batch_with_several_revisions_of_an_entry(tmp_path: Path, make_entry
     first = make_entry(seq=1)
     second = first.amended(operator="T2")
     batch = [first.to_dict(), second.to_dict(), first.to_dict(), "not an entry"]
-    assert [(r.status, r.revision) for r in push(db, "test-01", batch)] == [
+    receiver = Receiver(db)
+    assert [(r.status, r.revision) for r in receiver.push("test-01", batch)] == [
         ("duplicate", 0),
         ("stored", 1),
         ("duplicate", 0),
         ("rejected", 0),
     ]
-    assert [r.status for r in push(db, "test-01", [second.to_dict()])] == ["duplicate"]
+    assert [r.status for r in receiver.push("test-01", [second.to_dict()])] == ["duplicate"]
     db.close()
+
+
+def test_concurrent_pushes_share_commits_and_each_hears_its_outcome(
+    tmp_path: Path, make_entry: Callable[..., Entry]
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'center.db'}")
+    receiver = Receiver(db)
+    batches = [[make_entry(station_id=f"s{n}", seq=seq).to_dict() for seq in range(1, 51)] for n in range(8)]
+    replayed = batches[0]  # pushed by two callers at once, as a station retrying after a timeout would
+    with ThreadPoolExecutor(max_workers=9) as pool:
+        outcomes = list(pool.map(lambda n: receiver.push(f"s{n % 8}", batches[n % 8]), range(9)))
+    for n, results in enumerate(outcomes):
+        assert [r.entry_id for r in results] == [entry["entry_id"] for entry in batches[n % 8]]
+        assert {r.status for r in results} <= ({"stored", "duplicate"} if n % 8 == 0 else {"stored"})
+    first_two = [r.status for r in outcomes[0]] + [r.status for r in outcomes[8]]
+    assert first_two.count("stored") >= len(replayed)
+    with db.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM entries").scalar() == 8 * 50
+    db.close()
+
+
+def test_a_failed_group_fails_every_caller_in_it() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def write(rows: list[dict[str, Any]]) -> set[str]:
+        started.set()
+        release.wait(5)
+        raise OSError(28, "No space left on device")
+
+    group = GroupCommit(write)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        leader = pool.submit(group.write, [{"entry_id": "a"}])
+        assert started.wait(5)
+        followers = [pool.submit(group.write, [{"entry_id": name}]) for name in ("b", "c")]
+        release.set()
+        for future in (leader, *followers):
+            with pytest.raises(OSError):
+                future.result(timeout=5)
