@@ -33,6 +33,7 @@ from storage.files import (
     ensure_private_dir,
     fsync_dir,
     move_aside,
+    remove_stale_temp_files,
 )
 from storage.journal import Journal
 
@@ -97,8 +98,10 @@ class EntryStore:
         self._lock_fd = os.open(self.root / "store.lock", os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
         self._journal = Journal(self.root / "journal.jsonl")
         self._meta_path = self.root / "meta.json"
-        self._chunk_cache: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+        self._chunk_cache: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
         with self._locked(refresh=False):
+            for folder in (self.root, self.entries_dir, self.audit_dir):
+                remove_stale_temp_files(folder)
             self._load()
 
     def close(self) -> None:
@@ -442,7 +445,7 @@ class EntryStore:
             stat = path.stat()
         except FileNotFoundError:
             return {}
-        key = (stat.st_mtime_ns, stat.st_size)
+        key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)  # every write is a rename: a new inode
         cached = self._chunk_cache.get(name)
         if cached is not None and cached[0] == key:
             return cached[1]

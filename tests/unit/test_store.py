@@ -606,3 +606,17 @@ def test_load_numbered_writes_chunks_and_the_sequence_goes_on(store: EntryStore,
     assert {p.name for p in (store.root / "entries").iterdir()} == {
         "2026-11-27.00000.json", f"{DAY}.00000.json", f"{DAY}.00001.json"
     }
+
+
+def test_temp_files_of_killed_writers_are_removed_on_open(tmp_path: Path, make_entry: MakeEntry) -> None:
+    data = tmp_path / "data"
+    EntryStore(data).close()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    left_over = data / "entries" / f".2026-11-28.00000.json.{int(dead.stdout)}.tmp"
+    left_over.write_bytes(b'{"entries": {')
+    live = data / "entries" / f".2026-11-28.00000.json.{os.getppid()}.tmp"
+    live.write_bytes(b"{}")
+    reopened = EntryStore(data)
+    assert not left_over.exists()
+    assert live.exists(), "a temp file of a live process is still being written"
+    assert reopened.record(make_entry()).seq == 1
