@@ -66,8 +66,8 @@ def _seconds(text: str) -> float:
 
 def _people(text: str) -> int:
     value = int(text)
-    if not 10 <= value <= 100_000:
-        raise argparse.ArgumentTypeError("10 to 100000")
+    if not 50 <= value <= 100_000:  # the first 50 demo people include every kind of example
+        raise argparse.ArgumentTypeError("50 to 100000")
     return value
 
 
@@ -112,7 +112,8 @@ def _demo(args: argparse.Namespace) -> int:
             print(f"演示无法继续 / the demo cannot go on: {exc}", file=sys.stderr)
             code = EXIT_FAILURE
     if directory is not None:
-        say(f"演示已结束,数据留在 {directory} / the demo is over; its data stays in {directory}")
+        say(f"演示结束,数据中心已停止,数据留在 {directory}")
+        say(f"the demo is over, its center stopped; the data stays in {directory}")
     return code
 
 
@@ -174,7 +175,8 @@ def _run(args: argparse.Namespace, directory: Path, cleanup: ExitStack, signals:
     signals.app = None
     if simulator is not None:
         simulator.stop()
-    return _summary(store, syncer, center, strict=headless)
+    checked = _summary(store, syncer, center, strict=headless)
+    return checked if headless else (app.return_code or EXIT_OK)  # SIGTERM or SIGHUP: 1
 
 
 def _start_center(directory: Path, people: list[Person], cleanup: ExitStack) -> DemoCenter | None:
