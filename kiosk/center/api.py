@@ -13,9 +13,10 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, R
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 
 from kiosk.center import entries, notice_board, reports, roster, stations
-from kiosk.center.auth import Caller, identify
+from kiosk.center.auth import Caller, Identifier
 from kiosk.center.db import Database, DatabaseError, iso_utc
 from kiosk.center.schemas import (
     CompletenessReply,
@@ -41,19 +42,25 @@ from kiosk.notices import NoticeRefused
 bearer = HTTPBearer(auto_error=False, description="A station token or an admin token, from `kiosk center add-...`.")
 
 
-def database(request: Request) -> Database:
+# Dependencies that do no I/O are async: FastAPI would run each sync one in the thread pool, a hop per request.
+async def database(request: Request) -> Database:
     return request.app.state.db
 
 
 Db = Annotated[Database, Depends(database)]
 
 
-def caller(db: Db, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
+async def caller(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Caller:
     """Whoever holds the bearer token; 401 without a known one."""
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or not credentials.credentials:
         raise HTTPException(401, "缺少令牌 / missing bearer token", headers=challenge)
-    who = identify(db, credentials.credentials)
+    identifier: Identifier = request.app.state.identifier
+    who = identifier.remembered(credentials.credentials)
+    if who is None:
+        who = await run_in_threadpool(identifier.look_up, credentials.credentials)
     if who is None:
         raise HTTPException(401, "令牌无效 / unknown token", headers=challenge)
     return who
@@ -62,13 +69,13 @@ def caller(db: Db, credentials: Annotated[HTTPAuthorizationCredentials | None, D
 AnyCaller = Annotated[Caller, Depends(caller)]
 
 
-def admin(who: AnyCaller) -> Caller:
+async def admin(who: AnyCaller) -> Caller:
     if not who.is_admin:
         raise HTTPException(403, "需要管理员令牌 / this needs an admin token")
     return who
 
 
-def station(station_id: str, who: AnyCaller) -> Caller:
+async def station(station_id: str, who: AnyCaller) -> Caller:
     """The station named in the path, and only with its own token."""
     if who.station_id != station_id:
         raise HTTPException(403, f"此令牌不属于站点 {station_id} / this token is not station {station_id}'s")
@@ -228,6 +235,7 @@ def create_app(db_url: str, allowed_domains: Sequence[str] = ("bnu.edu.cn",)) ->
     )
     app.state.db = Database(db_url)
     app.state.receiver = entries.Receiver(app.state.db)
+    app.state.identifier = Identifier(app.state.db)
     app.state.allowed_domains = tuple(allowed_domains)
     for router in (stations_api, shared_api, admin_api):
         app.include_router(router)

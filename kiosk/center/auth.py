@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -74,3 +75,28 @@ def identify(db: Database, token: str) -> Caller | None:
             return Caller(station_id=station_id)
         admin = conn.execute(select(admins.c.admin_id).where(admins.c.token_hash == digest)).scalar()
     return Caller(station_id=None) if admin is not None else None
+
+
+class Identifier:
+    """Token lookups remembered for `ttl` seconds: every request needs one, and tokens rarely change.
+
+    Only known tokens are remembered, so a station added a moment ago (by another process) is found at once.
+    """
+
+    def __init__(self, db: Database, ttl: float = 60.0) -> None:
+        self._db = db
+        self._ttl = ttl
+        self._known: dict[str, tuple[float, Caller]] = {}
+
+    def remembered(self, token: str) -> Caller | None:
+        found = self._known.get(token_hash(token))
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def look_up(self, token: str) -> Caller | None:
+        """Ask the database (blocking)."""
+        who = identify(self._db, token)
+        if who is not None:
+            self._known[token_hash(token)] = (time.monotonic() + self._ttl, who)
+        return who
