@@ -35,9 +35,12 @@ from kiosk.privacy import mask_name
 from storage.files import StoreError
 
 if TYPE_CHECKING:
+    from kiosk.clock import Clock
     from kiosk.demo_center import DemoCenter
     from kiosk.sync import Syncer
     from storage.entries import EntryStore
+    from storage.notices import NoticeStore
+    from storage.roster import RosterStore
 
 CENTER_KEY = "f11"
 SIMULATOR_RATE = 0.8
@@ -76,14 +79,17 @@ def say(line: str = "") -> None:
 
 
 class _Signals:
-    """SIGTERM and SIGHUP end the demo as Ctrl-C does: the running gate exits, else KeyboardInterrupt unwinds."""
+    """SIGINT, SIGTERM and SIGHUP end the demo: the running gate exits cleanly, else KeyboardInterrupt unwinds.
+
+    (Inside the full-screen gate Ctrl-C is only a key, which the locked-down app ignores.)
+    """
 
     def __init__(self) -> None:
         self.app: Any = None
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _Signals:
-        for number in (signal.SIGTERM, signal.SIGHUP):
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             self._previous[number] = signal.signal(number, self._handle)
         return self
 
@@ -93,7 +99,7 @@ class _Signals:
 
     def _handle(self, number: int, frame: FrameType | None) -> None:
         if self.app is not None and self.app.is_running:
-            self.app.exit(EXIT_FAILURE)  # the app restores the terminal; the demo then cleans up
+            self.app.exit(EXIT_FAILURE)  # the app restores the terminal, then the demo stops the center
             return
         raise KeyboardInterrupt
 
@@ -146,7 +152,7 @@ def _run(args: argparse.Namespace, directory: Path, cleanup: ExitStack, signals:
     clock = SystemClock()
     store, roster, notices = EntryStore(config.data_dir), RosterStore(config.data_dir), NoticeStore(config.data_dir)
     cleanup.callback(store.close)
-    syncer = _first_sync(config, center, store, roster, notices, clock, cleanup) if center else None
+    syncer = _first_sync(config, store, roster, notices, clock, cleanup) if center else None
     if len(roster) == 0:
         say("在本地导入演示名单和通知 / importing the demo roster and notices locally")
         roster.replace_all(people)
@@ -173,8 +179,6 @@ def _run(args: argparse.Namespace, directory: Path, cleanup: ExitStack, signals:
     else:
         app.run()
     signals.app = None
-    if simulator is not None:
-        simulator.stop()
     checked = _summary(store, syncer, center, strict=headless)
     return checked if headless else (app.return_code or EXIT_OK)  # SIGTERM or SIGHUP: 1
 
@@ -220,12 +224,12 @@ def _write_config(directory: Path, center: DemoCenter | None, scanner_port: str)
     return load_config(path)
 
 
-def _first_sync(config: Config, center: DemoCenter, store: EntryStore, roster: Any, notices: Any, clock: Any,
+def _first_sync(config: Config, store: EntryStore, roster: RosterStore, notices: NoticeStore, clock: Clock,
                 cleanup: ExitStack) -> Syncer:
     """The gate's syncer, after one pass that pulls the roster and notices, so that scans work at once."""
-    from kiosk.sync import Backoff, Syncer, read_token
+    from kiosk.sync import Backoff, Syncer, station_token
 
-    token = read_token(config.data_dir.parent / TOKEN_FILE)
+    token = station_token(config)
     # A short backoff cap: after F11 the gate is back online within seconds, not minutes.
     syncer = Syncer(config.center, config.station.id, store, roster, notices, token, clock=clock.now,
                     backoff=Backoff(base=0.5, cap=4.0), config_path=config.path)
