@@ -19,7 +19,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from kiosk.clock import Clock, SystemClock, iso
 from kiosk.config import Config
 from kiosk.i18n import Language, both, t
-from kiosk.models import Notice, Verdict
+from kiosk.models import DayCounts, Entry, Notice, Verdict
 from kiosk.notices import stale_since
 from kiosk.scanner import Rejected, Scanned, ScannerStatus, SerialReader, parse_scan
 from kiosk.station import Outcome, Shift, Station
@@ -141,6 +141,7 @@ class KioskApp(App[int], inherit_bindings=False):
                 on_status=lambda status, detail: self.post_message(ScannerStatusChanged(status, detail)),
             )
         self.gate: GateScreen
+        self._counts_ready = False
         self.extra_keys = tuple(extra_keys)
         for index, extra in enumerate(self.extra_keys):
             self.bind(extra.key, f"extra_key({index})", description=extra.label, key_display=extra.key.upper())
@@ -202,7 +203,12 @@ class KioskApp(App[int], inherit_bindings=False):
         store, today = self.station.store, self.clock.now().date().isoformat()
         counts = store.counts(today)
         recent = list(reversed(store.entries_of_day(today)[-5:]))
-        self.call_from_thread(self.gate.set_counts, counts, recent)
+        self.call_from_thread(self._today_loaded, counts, recent)
+
+    def _today_loaded(self, counts: DayCounts, recent: list[Entry]) -> None:
+        self._counts_ready = True
+        shown = [*self.gate.recent, *(e for e in recent if e.entry_id not in {r.entry_id for r in self.gate.recent})]
+        self.gate.set_counts(self._today_counts() or counts, shown[:5])
 
     @work(thread=True, group="extra", exit_on_error=False)
     def run_extra_key(self, extra: ExtraKey) -> None:
@@ -251,9 +257,8 @@ class KioskApp(App[int], inherit_bindings=False):
         except (StoreError, OSError) as exc:
             self._not_recorded(f"{both('gate.store_error', error=exc)}\n{both('gate.not_recorded')}")
             return
-        counts = self.station.store.counts(self.clock.now().date().isoformat())
         self._refresh_sync()
-        self.gate.show_outcome(outcome, scanned.person_id, counts)
+        self.gate.show_outcome(outcome, scanned.person_id, self._today_counts() or self.gate.counts)
         if outcome.decision is not None and outcome.decision.verdict is not Verdict.ADMITTED:
             self.bell()
 
@@ -284,6 +289,12 @@ class KioskApp(App[int], inherit_bindings=False):
 
     def on_notices_refreshed(self, message: NoticesRefreshed) -> None:
         self.notice_area.show(message.notices, message.stale)
+
+    def _today_counts(self) -> DayCounts | None:
+        """Today's counts from the store's running tally; None until `load_today` has built it off this thread."""
+        if not self._counts_ready:
+            return None
+        return self.station.store.counts(self.clock.now().date().isoformat())
 
     def _stale(self) -> str | None:
         """Notices can only go stale when a center sends them."""
@@ -333,9 +344,8 @@ class KioskApp(App[int], inherit_bindings=False):
         if outcome is None or outcome.entry is None:
             self.gate.redraw()
             return
-        counts = self.station.store.counts(self.clock.now().date().isoformat())
         self._refresh_sync()
-        self.gate.show_outcome(outcome, outcome.entry.person_id, counts)
+        self.gate.show_outcome(outcome, outcome.entry.person_id, self._today_counts() or self.gate.counts)
         if outcome.entry.verdict is not Verdict.ADMITTED:
             self.bell()
 
