@@ -50,7 +50,7 @@ class CenterError(Exception):
     def __init__(self, message: str, offline: bool) -> None:
         super().__init__(message)
         self.offline = offline
-        """True when the center could not be reached at all: the rest of the pass is skipped."""
+        """True when the rest of the pass would fail too (unreachable, token refused, server error): it is skipped."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,7 @@ class StepResult:
     """Entries acknowledged, roster rows changed or notices received."""
     error: str | None = None
     offline: bool = False
+    """The failure ends the pass (see CenterError.offline)."""
     rejected: tuple[Rejection, ...] = ()
 
 
