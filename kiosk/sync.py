@@ -133,6 +133,11 @@ def wire_entry(entry: Entry) -> dict[str, Any]:
     return data
 
 
+def _key(document: dict[str, Any]) -> tuple[str, int]:
+    """(entry_id, revision) of a stored entry document: what the center acknowledges."""
+    return document["entry_id"], document.get("revision", 0)
+
+
 def read_token(path: Path) -> str:
     """The bearer token in `path`; refuse a file that group or others can read."""
     try:
@@ -257,8 +262,8 @@ class Syncer:
         rejected: dict[tuple[str, int], Rejection] = {}
         while True:
             # Entries the center refused in this pass are skipped, not re-sent forever.
-            candidates = self.store.unsynced_batch(self.batch_size + len(rejected))
-            batch = [e for e in candidates if (e.entry_id, e.revision) not in rejected][: self.batch_size]
+            candidates = self.store.unsynced_documents(self.batch_size + len(rejected))
+            batch = [d for d in candidates if _key(d) not in rejected][: self.batch_size]
             if not batch:
                 break
             try:
@@ -267,13 +272,13 @@ class Syncer:
                 self._failed(exc)
                 return StepResult(acked, str(exc), exc.offline, tuple(rejected.values()))
             self._contact()
-            confirmed = [(e.entry_id, e.revision) for e, r in zip(batch, results, strict=True) if r[0] in COMMITTED]
+            confirmed = [_key(d) for d, r in zip(batch, results, strict=True) if r[0] in COMMITTED]
             newly_acked = self.store.mark_acked(confirmed, self.clock().isoformat()) if confirmed else 0
             acked += newly_acked
             before = len(rejected)
-            for entry, (status, error) in zip(batch, results, strict=True):
+            for document, (status, error) in zip(batch, results, strict=True):
                 if status == "rejected":
-                    self._reject(rejected, entry, error)
+                    self._reject(rejected, document, error)
             if newly_acked == 0 and len(rejected) == before:
                 break  # amended while in flight: the new revision goes in the next pass
         self._set_status(pending=self.store.unsynced_count(), oldest_pending=self.store.oldest_unsynced_at())
@@ -336,21 +341,18 @@ class Syncer:
 
     # -- internals -------------------------------------------------------------------------------------
 
-    def _post_entries(self, batch: Sequence[Entry]) -> list[tuple[str, str | None]]:
+    def _post_entries(self, batch: Sequence[dict[str, Any]]) -> list[tuple[str, str | None]]:
         """(status, error) for each entry of the batch, in order; CenterError unless they match exactly."""
-        response = self._request(
-            "POST", f"/api/v1/stations/{self.station_id}/entries", json={"entries": [wire_entry(e) for e in batch]}
-        )
+        response = self._request("POST", f"/api/v1/stations/{self.station_id}/entries", json={"entries": batch})
         reply = self._json(response)
         results = reply.get("results") if isinstance(reply, dict) else None
         if not isinstance(results, list) or len(results) != len(batch):
             raise CenterError(both("sync.bad_reply"), offline=False)
         checked: list[tuple[str, str | None]] = []
-        for entry, result in zip(batch, results, strict=True):
+        for document, result in zip(batch, results, strict=True):
             if (
                 not isinstance(result, dict)
-                or result.get("entry_id") != entry.entry_id
-                or result.get("revision") != entry.revision
+                or (result.get("entry_id"), result.get("revision")) != _key(document)
                 or result.get("status") not in _STATUSES
             ):
                 raise CenterError(both("sync.bad_reply"), offline=False)
@@ -384,13 +386,13 @@ class Syncer:
         except (ValueError, UnicodeDecodeError):
             raise CenterError(both("sync.bad_reply"), offline=False) from None
 
-    def _reject(self, rejected: dict[tuple[str, int], Rejection], entry: Entry, error: str | None) -> None:
-        key = (entry.entry_id, entry.revision)
-        rejection = Rejection(entry.entry_id, entry.revision, error or "")
+    def _reject(self, rejected: dict[tuple[str, int], Rejection], document: dict[str, Any], error: str | None) -> None:
+        key = _key(document)
+        rejection = Rejection(*key, error or "")
         rejected[key] = rejection
         if key not in self._audited:
             self._audited.add(key)
-            detail = f"{entry.entry_id} r{entry.revision} seq {entry.seq}: {rejection.error}"
+            detail = f"{key[0]} r{key[1]} seq {document.get('seq')}: {rejection.error}"
             self.store.audit("sync_rejected", detail, self.clock().isoformat())
 
     def _guarded(self, step: Callable[[], StepResult]) -> StepResult:

@@ -15,7 +15,7 @@ catches up on the others' journal records before acting, and reloads when the jo
 from __future__ import annotations
 
 import fcntl
-import heapq
+import itertools
 import os
 import threading
 from collections.abc import Iterable, Iterator
@@ -83,6 +83,41 @@ class _Tally:
             left=self.left,
             by_hour=tuple(self.by_hour),
         )
+
+
+class _SeqIndex:
+    """Entries waiting for the center, by entry id: (seq, chunk, revision, captured_at), cheap to take in seq order.
+
+    Entries arrive in sequence order almost always; an amendment of an old entry or a reload breaks the order,
+    and the next `first` sorts once instead of searching the whole index on every batch.
+    """
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[int, str, int, str]] = {}
+        self._last_seq = 0
+        self._ordered = True
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def add(self, entry_id: str, item: tuple[int, str, int, str]) -> None:
+        if item[0] < self._last_seq:
+            self._ordered = False
+        self._last_seq = max(self._last_seq, item[0])
+        self._items[entry_id] = item
+
+    def get(self, entry_id: str) -> tuple[int, str, int, str] | None:
+        return self._items.get(entry_id)
+
+    def pop(self, entry_id: str) -> None:
+        self._items.pop(entry_id, None)
+
+    def first(self, limit: int) -> list[tuple[str, tuple[int, str, int, str]]]:
+        """The `limit` entries with the lowest sequence numbers."""
+        if not self._ordered:
+            self._items = dict(sorted(self._items.items(), key=lambda pair: pair[1][0]))
+            self._ordered = True
+        return list(itertools.islice(self._items.items(), limit))
 
 
 class EntryStore:
@@ -161,33 +196,36 @@ class EntryStore:
     def oldest_unsynced_at(self) -> str | None:
         """Capture time of the oldest entry still waiting for the center."""
         with self._locked():
-            waiting = [*self._unsynced_priority.values(), *self._unsynced_normal.values()]
-            return min(waiting, key=lambda item: item[0])[3] if waiting else None
+            firsts = [index.first(1) for index in (self._unsynced_priority, self._unsynced_normal)]
+            waiting = [item for first in firsts for _, item in first]
+            return min(waiting)[3] if waiting else None
 
     def unsynced_batch(self, limit: int) -> list[Entry]:
         """Up to `limit` entries waiting for the center: denied and referred first, each in sequence order."""
+        return [Entry.from_dict(doc) for doc in self.unsynced_documents(limit)]
+
+    def unsynced_documents(self, limit: int) -> list[dict[str, Any]]:
+        """`unsynced_batch` as the stored documents (`Entry.to_dict()` form), ready to send; do not modify them.
+
+        Sync sends these as they are: building an Entry per row and serialising it again would double the
+        station's share of draining a long backlog.
+        """
         with self._locked():
-            # The indexes are not kept in sequence order (an amendment or a reload re-inserts), so pick the
-            # lowest sequence numbers explicitly.
-            chosen = heapq.nsmallest(limit, self._unsynced_priority.items(), key=lambda item: item[1][0])
+            chosen = self._unsynced_priority.first(limit)
             if len(chosen) < limit:
-                chosen += heapq.nsmallest(
-                    limit - len(chosen), self._unsynced_normal.items(), key=lambda item: item[1][0]
-                )
-            in_journal = {eid: self._journal_entries[eid] for eid, _ in chosen if eid in self._journal_entries}
-        found: dict[str, Entry] = dict(in_journal)
-        by_chunk: dict[str, list[str]] = {}
+                chosen += self._unsynced_normal.first(limit - len(chosen))
+            found = {eid: self._journal_entries[eid].to_dict() for eid, _ in chosen if eid in self._journal_entries}
+        by_chunk: dict[str, set[str]] = {}
         for eid, (_, chunk, _, _) in chosen:
             if eid not in found:
-                by_chunk.setdefault(chunk, []).append(eid)
-        for chunk, ids in by_chunk.items():
-            docs = self._read_chunk(chunk).get("entries", {})
-            wanted = set(ids)
-            for doc in docs.values():
+                by_chunk.setdefault(chunk, set()).add(eid)
+        for chunk, wanted in by_chunk.items():
+            for doc in self._read_chunk(chunk).get("entries", {}).values():
                 if doc["entry_id"] in wanted:
-                    found[doc["entry_id"]] = Entry.from_dict(doc)
+                    found[doc["entry_id"]] = doc
+        priority = {str(v) for v in _PRIORITY}
         batch = [found[eid] for eid, _ in chosen if eid in found]
-        batch.sort(key=lambda e: (e.verdict not in _PRIORITY, e.seq))
+        batch.sort(key=lambda doc: (doc["verdict"] not in priority, doc["seq"]))
         return batch
 
     def entries_of_day(self, day: str) -> list[Entry]:
@@ -336,15 +374,18 @@ class EntryStore:
         self._journal_entries: dict[str, Entry] = {}
         self._journal_acks: dict[str, list[Any]] = {}
         self._journal_audit: list[dict[str, Any]] = []
-        self._unsynced_priority: dict[str, tuple[int, str, int, str]] = {}
-        self._unsynced_normal: dict[str, tuple[int, str, int, str]] = {}
+        self._unsynced_priority = _SeqIndex()
+        self._unsynced_normal = _SeqIndex()
         self._tallies: dict[str, _Tally] = {}
         self._chunks, meta_last_seq = self._load_meta()
         for name, info in sorted(self._chunks.items()):
             if info["unsynced"]:
                 for doc in self._read_chunk(name).get("entries", {}).values():
                     if doc.get("acked_at") is None:
-                        self._index_unsynced(Entry.from_dict(doc))
+                        # Straight from the document: a long offline backlog would otherwise build an Entry per row.
+                        self._index_unsynced_doc(
+                            doc["entry_id"], doc["verdict"], doc["seq"], doc.get("revision", 0), doc["captured_at"]
+                        )
         records, warnings = self._journal.open()
         self.warnings.extend(warnings)
         chunk_last = max((info["last_seq"] for info in self._chunks.values()), default=0)
@@ -381,12 +422,15 @@ class EntryStore:
             self._journal_audit.append({k: record[k] for k in ("kind", "detail", "at")})
 
     def _index_unsynced(self, entry: Entry) -> None:
-        index = self._unsynced_priority if entry.verdict in _PRIORITY else self._unsynced_normal
-        index[entry.entry_id] = (entry.seq, chunk_name(entry.day, entry.seq), entry.revision, entry.captured_at)
+        self._index_unsynced_doc(entry.entry_id, entry.verdict, entry.seq, entry.revision, entry.captured_at)
+
+    def _index_unsynced_doc(self, entry_id: str, verdict: str, seq: int, revision: int, captured_at: str) -> None:
+        index = self._unsynced_priority if verdict in _PRIORITY else self._unsynced_normal
+        index.add(entry_id, (seq, chunk_name(captured_at[:10], seq), revision, captured_at))
 
     def _unindex_unsynced(self, entry_id: str) -> None:
-        self._unsynced_priority.pop(entry_id, None)
-        self._unsynced_normal.pop(entry_id, None)
+        self._unsynced_priority.pop(entry_id)
+        self._unsynced_normal.pop(entry_id)
 
     def _unsynced_index(self, entry_id: str) -> tuple[int, str, int, str] | None:
         return self._unsynced_priority.get(entry_id) or self._unsynced_normal.get(entry_id)
