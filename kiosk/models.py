@@ -11,7 +11,9 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
+
+_E = TypeVar("_E", bound=StrEnum)
 
 
 class Role(StrEnum):
@@ -53,6 +55,17 @@ class Reason(StrEnum):
     VISITOR_REGISTERED = "visitor_registered"
     VISITOR_INCOMPLETE = "visitor_incomplete"
     LEAVING = "leaving"
+
+
+_MEMBERS: dict[tuple[type, str], StrEnum] = {
+    (kind, member.value): member for kind in (Role, Method, Direction, Verdict, Reason) for member in kind
+}
+
+
+def _member(kind: type[_E], value: Any) -> _E:
+    """`kind(value)` by a dict lookup: reading a busy day builds hundreds of thousands of these."""
+    member = _MEMBERS.get((kind, value))
+    return member if member is not None else kind(value)  # type: ignore[return-value]
 
 
 def new_entry_id(now_ns: int | None = None) -> str:
@@ -185,14 +198,14 @@ class Entry:
             station_id=str(data["station_id"]),
             seq=int(data["seq"]),
             person_id=str(data["person_id"]),
-            role=Role(data["role"]),
+            role=_member(Role, data["role"]),
             name=str(data["name"]),
-            method=Method(data["method"]),
-            direction=Direction(data["direction"]),
+            method=_member(Method, data["method"]),
+            direction=_member(Direction, data["direction"]),
             captured_at=str(data["captured_at"]),
             monotonic=float(data["monotonic"]),
-            verdict=Verdict(data["verdict"]),
-            reasons=tuple(Reason(r) for r in data["reasons"]),
+            verdict=_member(Verdict, data["verdict"]),
+            reasons=tuple(_member(Reason, r) for r in data["reasons"]),
             rules_version=str(data["rules_version"]),
             operator=str(data["operator"]),
             offline=bool(data.get("offline", False)),
