@@ -48,6 +48,36 @@ def sent(make_entry: Callable[..., Entry]) -> dict[str, Any]:
         ({"visitor": {"phone": "1"}}, "visitor"),
         ({"station_id": "test-02"}, "station_id"),
         ({"person_id": "x" * 65}, "person_id"),
+        ({"person_id": "  "}, "person_id"),
+        ({"station_id": None}, "station_id"),
+        ({"seq": 2**31}, "seq"),
+        ({"seq": 1.0}, "seq"),
+        ({"role": "Student"}, "role"),
+        ({"name": None}, "name"),
+        ({"name": "x" * 201}, "name"),
+        ({"captured_at": 20261128}, "captured_at"),
+        ({"captured_at": "2026-11-28T07:30:00+08:00" + " " * 20}, "captured_at"),
+        ({"monotonic": True}, "monotonic"),
+        ({"monotonic": float("nan")}, "monotonic"),
+        ({"monotonic": float("inf")}, "monotonic"),
+        ({"verdict": ["admitted"]}, "verdict"),
+        ({"reasons": [1]}, "reasons"),
+        ({"reasons": None}, "reasons"),
+        ({"rules_version": 3}, "rules_version"),
+        ({"operator": "x" * 65}, "operator"),
+        ({"offline": 0}, "offline"),
+        ({"offline": None}, "offline"),
+        ({"readings": None}, "readings"),
+        ({"readings": [None]}, "readings"),
+        ({"readings": [{"celsius": True, "taken_at": "2026-11-28T07:30:05+08:00", "operator": "x"}]}, "readings"),
+        ({"readings": [{"celsius": 37.0, "taken_at": "2026-11-28T07:30:05", "operator": "x"}]}, "readings"),
+        ({"readings": [{"celsius": 37.0, "taken_at": "2026-11-28T07:30:05+08:00", "operator": 1}]}, "readings"),
+        ({"visitor": "a visitor"}, "visitor"),
+        ({"visitor": {"phone": "1", "host": "h", "reason": 5}}, "visitor"),
+        ({"visitor": {"phone": "1" * 33, "host": "h", "reason": "r"}}, "visitor"),
+        ({"revision": 1.5}, "revision"),
+        ({"revision": False}, "revision"),
+        ({"revision": None}, "revision"),
     ],
 )
 def test_a_wrong_field_is_named(sent: dict[str, Any], change: dict[str, Any], field: str) -> None:
@@ -61,6 +91,51 @@ def test_a_wrong_field_is_named(sent: dict[str, Any], change: dict[str, Any], fi
 def test_a_missing_field_is_named(sent: dict[str, Any], field: str) -> None:
     with pytest.raises(Invalid, match=f"^{field}: "):
         parse_entry({key: value for key, value in sent.items() if key != field}, "test-01")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"seq": 2**31 - 1},
+        {"name": ""},
+        {"rules_version": ""},
+        {"operator": ""},
+        {"monotonic": 3},
+        {"monotonic": -1.5},
+        {"reasons": []},
+        {"captured_at": "2026-11-28T07:30:00Z"},
+        {"captured_at": "2026-11-28 07:30:00.123456+08:00"},
+        {"readings": [{"celsius": 37, "taken_at": "2026-11-28T07:30:05+08:00", "operator": ""}]},
+        {"visitor": None},
+        {"visitor": {"phone": "", "host": "", "reason": ""}},
+        {"revision": 0},
+        {"offline": True},
+    ],
+)
+def test_an_unusual_but_valid_field_is_accepted(sent: dict[str, Any], change: dict[str, Any]) -> None:
+    assert parse_entry(sent | change, "test-01")[next(iter(change))] == next(iter(change.values()))
+
+
+@pytest.mark.parametrize("field", ["offline", "readings", "visitor", "revision"])
+def test_an_optional_field_may_be_left_out(sent: dict[str, Any], field: str) -> None:
+    document = parse_entry({key: value for key, value in sent.items() if key != field}, "test-01")
+    assert document[field] == {"offline": False, "readings": [], "visitor": None, "revision": 0}[field]
+
+
+@pytest.mark.parametrize("item", [None, "entry", 5, ["entry_id", "x"]])
+def test_an_entry_that_is_not_an_object_is_rejected(item: object) -> None:
+    with pytest.raises(Invalid, match=" / "):
+        parse_entry(item, "test-01")
+
+
+def test_unknown_keys_in_readings_and_visitor_are_dropped(sent: dict[str, Any]) -> None:
+    reading = sent["readings"][0]
+    document = parse_entry(
+        sent | {"readings": [reading | {"more": 1}], "visitor": {"phone": "1", "host": "h", "reason": "r", "more": 1}},
+        "test-01",
+    )
+    assert document["readings"] == [reading]
+    assert document["visitor"] == {"phone": "1", "host": "h", "reason": "r"}
 
 
 def test_a_good_entry_reads_back_as_sent(sent: dict[str, Any]) -> None:
