@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, Literal
 
 from sqlalchemy import Connection
-from sqlalchemy.dialects import sqlite
 
-from kiosk.center.db import Database, entries, utc_now
-from kiosk.center.group_commit import GroupCommit
+from kiosk.center.db import Database
+from kiosk.center.group_commit import GroupCommit, Row
 from kiosk.models import Direction, Method, Reason, Role, Verdict
 
 MAX_BATCH = 5000
@@ -156,41 +157,45 @@ OPTIONAL: dict[str, Callable[[Any], None]] = {
     "visitor": _visitor,
     "revision": _integer(0),
 }
-
-
 OPTIONAL_DEFAULTS: dict[str, Any] = {"offline": False, "readings": [], "visitor": None, "revision": 0}
 FEVER_REASONS = frozenset({str(Reason.FEVER_REFERRED), str(Reason.FEVER_REMEASURE)})
+_REQUIRED_CHECKS = tuple(REQUIRED.items())
+_OPTIONAL_CHECKS = tuple((name, check, OPTIONAL_DEFAULTS[name]) for name, check in OPTIONAL.items())
 
 
 def parse_entry(data: Any, station_id: str) -> dict[str, Any]:
     """The entry in `data` (as `Entry.to_dict` gives it, without `acked_at`), sent by `station_id`.
 
-    Raises Invalid naming the first wrong field. Works on plain dicts: building `Entry` objects would cost more
-    than the rest of a push.
+    Raises Invalid naming the first wrong field. Works on plain dicts in one pass over the checks: building
+    `Entry` objects (or pydantic models) would cost more than the rest of a push.
     """
     if not isinstance(data, dict):
         raise Invalid("条目应为对象 / an entry must be an object")
-    for name, check in REQUIRED.items():
-        if name not in data:
-            raise Invalid(f"{name}: 缺少 / is missing")
+    document: dict[str, Any] = {}
+    for name, check in _REQUIRED_CHECKS:
         try:
-            check(data[name])
+            value = data[name]
+            check(value)
+        except KeyError:
+            raise Invalid(f"{name}: 缺少 / is missing") from None
         except Invalid as exc:
             raise Invalid(f"{name}: {exc}") from None
-    for name, check in OPTIONAL.items():
-        if name in data:
-            try:
-                check(data[name])
-            except Invalid as exc:
-                raise Invalid(f"{name}: {exc}") from None
-    if data["station_id"] != station_id:
+        document[name] = value
+    for name, check, default in _OPTIONAL_CHECKS:
+        if name not in data:
+            document[name] = default
+            continue
+        value = data[name]
+        try:
+            check(value)
+        except Invalid as exc:
+            raise Invalid(f"{name}: {exc}") from None
+        document[name] = value
+    if document["station_id"] != station_id:
         raise Invalid(
-            f"station_id: 与上传站点 {station_id} 不符 / {data['station_id']!r} differs from the sending station"
+            f"station_id: 与上传站点 {station_id} 不符 / {document['station_id']!r} differs from the sending station"
             f" {station_id!r}"
         )
-    document = {name: data[name] for name in REQUIRED}
-    for name, default in OPTIONAL_DEFAULTS.items():
-        document[name] = data.get(name, default)
     document["readings"] = [
         {"celsius": r["celsius"], "taken_at": r["taken_at"], "operator": r["operator"]} for r in document["readings"]
     ]
@@ -199,55 +204,109 @@ def parse_entry(data: Any, station_id: str) -> dict[str, Any]:
     return document
 
 
-def entry_row(document: dict[str, Any], received_at: datetime) -> dict[str, Any]:
-    """The columns stored for one checked entry: its JSON and what the school's queries filter on."""
-    captured = datetime.fromisoformat(document["captured_at"])
-    return {
-        "entry_id": document["entry_id"],
-        "station_id": document["station_id"],
-        "seq": document["seq"],
-        "person_id": document["person_id"],
-        "captured_utc": captured.astimezone(UTC).replace(tzinfo=None),
-        "captured_at": document["captured_at"],
-        "day": document["captured_at"][:10],
-        "hour": captured.hour,
-        "verdict": document["verdict"],
-        "fever": not FEVER_REASONS.isdisjoint(document["reasons"]),
-        "revision": document["revision"],
-        "received_at": received_at,
-        "data": json.dumps(document, ensure_ascii=False, separators=(",", ":")),
-    }
+def read_batch(body: bytes) -> list[dict[str, Any]]:
+    """The entries of a push body `{"entries": [...]}`; Invalid when the body itself has the wrong shape.
+
+    Only the shape is checked here; each entry is checked on its own by `parse_entry`, so that one bad entry
+    does not refuse the others.
+    """
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid("请求体不是 JSON / the body is not JSON") from None
+    items = parsed.get("entries") if isinstance(parsed, dict) else None
+    if not isinstance(items, list):
+        raise Invalid('请求体应为 {"entries": [...]} / the body must be {"entries": [...]}')
+    if len(items) > MAX_BATCH:
+        raise Invalid(f"一次最多 {MAX_BATCH} 条 / at most {MAX_BATCH} entries per push")
+    if not all(isinstance(item, dict) for item in items):
+        raise Invalid("entries: 每一项都应为对象 / every entry must be an object")
+    return items
 
 
-COLUMNS = [column.name for column in entries.columns]
-_REPLACED = ", ".join(f"{name} = excluded.{name}" for name in COLUMNS if name != "entry_id")
-_NAMES = ", ".join(COLUMNS)
+ROW_COLUMNS = (
+    "entry_id",
+    "station_id",
+    "seq",
+    "person_id",
+    "captured_utc",
+    "captured_at",
+    "day",
+    "hour",
+    "verdict",
+    "fever",
+    "revision",
+    "received_at",
+    "data",
+)
+"""The columns of `entries`, in the order of the tuples `entry_row` gives."""
+_REVISION = ROW_COLUMNS.index("revision")
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
+def db_time(moment: datetime) -> str:
+    """An aware time as stored: naive UTC text, the form SQLAlchemy gives SQLite and PostgreSQL's COPY reads."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def entry_row(document: dict[str, Any], received_at: str) -> tuple[Any, ...]:
+    """The values stored for one checked entry (in ROW_COLUMNS order): its JSON and what the queries filter on."""
+    captured_at = document["captured_at"]
+    captured = datetime.fromisoformat(captured_at)
+    return (
+        document["entry_id"],
+        document["station_id"],
+        document["seq"],
+        document["person_id"],
+        db_time(captured),
+        captured_at,
+        captured_at[:10],
+        captured.hour,
+        document["verdict"],
+        not FEVER_REASONS.isdisjoint(document["reasons"]),
+        document["revision"],
+        received_at,
+        _encode(document),
+    )
+
+
+_NAMES = ", ".join(ROW_COLUMNS)
+_REPLACED = ", ".join(f"{name} = excluded.{name}" for name in ROW_COLUMNS if name != "entry_id")
 # Only a newer revision from the same station replaces; a replay or a stray id changes nothing.
 _ON_CONFLICT = (
     f"ON CONFLICT (entry_id) DO UPDATE SET {_REPLACED}"
     " WHERE entries.revision < excluded.revision AND entries.station_id = excluded.station_id RETURNING entry_id"
 )
+_ROW_PLACEHOLDERS = "(" + ", ".join("?" * len(ROW_COLUMNS)) + ")"
 
 
-def _store_sqlite(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
-    statement = sqlite.insert(entries)
-    upsert = statement.on_conflict_do_update(
-        index_elements=[entries.c.entry_id],
-        set_={name: statement.excluded[name] for name in COLUMNS if name != "entry_id"},
-        where=(entries.c.revision < statement.excluded.revision)
-        & (entries.c.station_id == statement.excluded.station_id),
-    ).returning(entries.c.entry_id)
-    return set(conn.execute(upsert, rows).scalars())
+@cache
+def _sqlite_upsert(rows: int) -> str:
+    return f"INSERT INTO entries ({_NAMES}) VALUES {', '.join([_ROW_PLACEHOLDERS] * rows)} {_ON_CONFLICT}"
 
 
-def _store_postgresql(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+def _store_sqlite(conn: Connection, rows: list[Row]) -> set[str]:
+    # Multi-row INSERTs with the values already in stored form: SQLAlchemy's per-value type processing cost
+    # as much as SQLite's own work. As many rows per statement as SQLite allows bound parameters.
+    driver = conn.connection.driver_connection
+    per_statement = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(ROW_COLUMNS)  # type: ignore[union-attr]
+    cursor = driver.cursor()  # type: ignore[union-attr]
+    written: set[str] = set()
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        cursor.execute(_sqlite_upsert(len(chunk)), [value for row in chunk for value in row])
+        written.update(entry_id for (entry_id,) in cursor.fetchall())
+    return written
+
+
+def _store_postgresql(conn: Connection, rows: list[Row]) -> set[str]:
     # COPY into a scratch table, then one upsert from it: several times faster than a multi-row INSERT,
     # whose thousands of parameters PostgreSQL must parse and plan on every batch.
     conn.exec_driver_sql("CREATE TEMPORARY TABLE incoming (LIKE entries) ON COMMIT DROP")
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY incoming ({_NAMES}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([row[name] for name in COLUMNS])
+            copy.write_row(row)
     stored = conn.exec_driver_sql(f"INSERT INTO entries ({_NAMES}) SELECT {_NAMES} FROM incoming {_ON_CONFLICT}")
     return set(stored.scalars())
 
@@ -261,33 +320,33 @@ class Receiver:
 
     def push(self, station_id: str, items: Sequence[Any]) -> list[PushResult]:
         """Store a station's batch; one result per item, in order, after the commit."""
-        received_at = utc_now()
+        received_at = db_time(datetime.now(UTC))
         results: list[PushResult | None] = [None] * len(items)
-        chosen: dict[str, tuple[int, dict[str, Any]]] = {}
+        chosen: dict[str, tuple[int, Row]] = {}
         for index, item in enumerate(items):
             try:
-                entry = entry_row(parse_entry(item, station_id), received_at)
+                row = entry_row(parse_entry(item, station_id), received_at)
             except Invalid as exc:
                 results[index] = _rejected(item, str(exc))
                 continue
-            entry_id = entry["entry_id"]
+            entry_id, revision = row[0], row[_REVISION]
             earlier = chosen.get(entry_id)
             # One statement may not touch a row twice: keep the newest copy; the others are covered by it.
-            if earlier is not None and earlier[1]["revision"] >= entry["revision"]:
-                results[index] = PushResult(entry_id, entry["revision"], "duplicate")
+            if earlier is not None and earlier[1][_REVISION] >= revision:
+                results[index] = PushResult(entry_id, revision, "duplicate")
                 continue
             if earlier is not None:
-                results[earlier[0]] = PushResult(entry_id, earlier[1]["revision"], "duplicate")
-            chosen[entry_id] = (index, entry)
+                results[earlier[0]] = PushResult(entry_id, earlier[1][_REVISION], "duplicate")
+            chosen[entry_id] = (index, row)
         written: set[str] = set()
         if chosen:
             rows = [row for _, row in chosen.values()]
             written = self._group.write(rows) if self._group is not None else self._write(rows)
         for entry_id, (index, row) in chosen.items():
-            results[index] = PushResult(entry_id, row["revision"], "stored" if entry_id in written else "duplicate")
+            results[index] = PushResult(entry_id, row[_REVISION], "stored" if entry_id in written else "duplicate")
         return [result for result in results if result is not None]
 
-    def _write(self, rows: list[dict[str, Any]]) -> set[str]:
+    def _write(self, rows: list[Row]) -> set[str]:
         store = _store_sqlite if self.db.is_sqlite else _store_postgresql
         with self.db.write() as conn:
             return store(conn, rows)

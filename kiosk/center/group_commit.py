@@ -13,7 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-Rows = list[dict[str, Any]]
+Row = tuple[Any, ...]
+"""One entry's stored values, its entry_id first."""
+Rows = list[Row]
 
 
 @dataclass
@@ -57,7 +59,7 @@ class GroupCommit:
                 job.error = exc
         else:
             for job in group:
-                job.written = {row["entry_id"] for row in job.rows} & written
+                job.written = {row[0] for row in job.rows} & written
         finally:
             with self._changed:
                 for job in group:

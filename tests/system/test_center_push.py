@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -83,15 +84,27 @@ def test_bad_entry_is_rejected_naming_the_field_and_the_rest_stored(center: Cent
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"entries": "x"}, {"entries": [1, 2]}, [], {"entries": [{}] * 5001}],
-    ids=["empty", "not-a-list", "not-objects", "not-an-object", "too-many"],
+    [b"{}", b'{"entries": "x"}', b'{"entries": [1, 2]}', b"[]", json.dumps({"entries": [{}] * 5001}).encode(), b"{"],
+    ids=["empty", "not-a-list", "not-objects", "not-an-object", "too-many", "not-json"],
 )
-def test_body_of_the_wrong_shape_is_422(center: Center, body: object) -> None:
+def test_body_of_the_wrong_shape_is_422(center: Center, body: bytes) -> None:
     token = center.add_station("gate-01")
     response = httpx.post(
-        f"{center.url}/api/v1/stations/gate-01/entries", headers=center.auth(token), json=body, timeout=30
+        f"{center.url}/api/v1/stations/gate-01/entries",
+        headers=center.auth(token) | {"Content-Type": "application/json"},
+        content=body,
+        timeout=30,
     )
     assert response.status_code == 422
+    assert " / " in response.json()["detail"]
+
+
+def test_the_push_is_documented_on_the_openapi_page(center: Center) -> None:
+    push_entries = httpx.get(f"{center.url}/openapi.json").json()["paths"]["/api/v1/stations/{station_id}/entries"]
+    body = push_entries["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["entries"] and body["properties"]["entries"]["maxItems"] == 5000
+    reply = push_entries["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert reply == {"$ref": "#/components/schemas/EntriesReply"}
 
 
 def test_tokens_are_checked(center: Center, entries_for: Callable) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +14,12 @@ import pytest
 
 pytest.importorskip("sqlalchemy")
 
+from sqlalchemy import DateTime  # noqa: E402
+from sqlalchemy.dialects import sqlite  # noqa: E402
+
 from kiosk.center.auth import add_station  # noqa: E402
-from kiosk.center.db import Database  # noqa: E402
-from kiosk.center.entries import Invalid, Receiver, parse_entry  # noqa: E402
+from kiosk.center.db import Database, entries  # noqa: E402
+from kiosk.center.entries import ROW_COLUMNS, Invalid, Receiver, db_time, parse_entry, read_batch  # noqa: E402
 from kiosk.center.group_commit import GroupCommit  # noqa: E402
 from kiosk.models import Entry, Reading  # noqa: E402
 
@@ -144,6 +149,41 @@ def test_a_good_entry_reads_back_as_sent(sent: dict[str, Any]) -> None:
     assert "acked_at" not in document and "extra" not in document
 
 
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"", "not JSON"),
+        (b"{", "not JSON"),
+        (b"\xff", "not JSON"),
+        (b"[]", "must be"),
+        (b"{}", "must be"),
+        (b'{"entries": "x"}', "must be"),
+        (b'{"entries": {"a": 1}}', "must be"),
+        (b'{"entries": [1, 2]}', "object"),
+        (b'{"entries": [{}, null]}', "object"),
+        (json.dumps({"entries": [{}] * 5001}).encode(), "at most 5000"),
+    ],
+)
+def test_a_body_of_the_wrong_shape_is_refused_whole(body: bytes, problem: str) -> None:
+    with pytest.raises(Invalid, match=problem):
+        read_batch(body)
+
+
+def test_a_body_gives_its_entries_unchecked() -> None:
+    assert read_batch(b'{"entries": [{}, {"seq": 1}], "other": 1}') == [{}, {"seq": 1}]
+    assert read_batch(json.dumps({"entries": [{}] * 5000}).encode()) == [{}] * 5000
+
+
+def test_rows_hold_every_column_and_times_in_the_form_sqlalchemy_stores() -> None:
+    assert sorted(ROW_COLUMNS) == sorted(column.name for column in entries.columns)
+    moment = datetime(2026, 11, 28, 7, 30, 5, tzinfo=timezone(timedelta(hours=8)))
+    dialect = sqlite.dialect()
+    stored_by_sqlalchemy = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert stored_by_sqlalchemy is not None
+    for shown in (moment, moment.replace(microsecond=120)):
+        assert db_time(shown) == stored_by_sqlalchemy(shown.astimezone(UTC).replace(tzinfo=None))
+
+
 def test_one_batch_with_several_revisions_of_an_entry(tmp_path: Path, make_entry: Callable[..., Entry]) -> None:
     db = Database(f"sqlite:///{tmp_path / 'center.db'}")
     add_station(db, "test-01")
@@ -183,16 +223,16 @@ def test_concurrent_pushes_share_commits_and_each_hears_its_outcome(
 def test_a_failed_group_fails_every_caller_in_it() -> None:
     started, release = threading.Event(), threading.Event()
 
-    def write(rows: list[dict[str, Any]]) -> set[str]:
+    def write(rows: list[tuple[Any, ...]]) -> set[str]:
         started.set()
         release.wait(5)
         raise OSError(28, "No space left on device")
 
     group = GroupCommit(write)
     with ThreadPoolExecutor(max_workers=3) as pool:
-        leader = pool.submit(group.write, [{"entry_id": "a"}])
+        leader = pool.submit(group.write, [("a",)])
         assert started.wait(5)
-        followers = [pool.submit(group.write, [{"entry_id": name}]) for name in ("b", "c")]
+        followers = [pool.submit(group.write, [(name,)]) for name in ("b", "c")]
         release.set()
         for future in (leader, *followers):
             with pytest.raises(OSError):
