@@ -27,6 +27,8 @@ from kiosk.scanner import KeyboardWedge, Rejected, ScannerStatus, WedgeEvent
 from kiosk.station import Outcome, Station
 
 SYMBOLS = {Verdict.ADMITTED: "✔", Verdict.DENIED: "✘", Verdict.REFERRED: "✚"}
+RECENT = 5
+"""Entries listed under the verdict."""
 _LOOKS = ("-admitted", "-denied", "-referred", "-duplicate", "-rejected", "-idle")
 
 
@@ -79,7 +81,8 @@ class GateScreen(Screen[None], inherit_bindings=False):
         """"connected", "reconnecting" or "keyboard"."""
         self.sync: SyncView | None = None
         self.counts = DayCounts()
-        self.recent: deque[Entry] = deque(maxlen=5)
+        self.recent: deque[Entry] = deque(maxlen=RECENT)
+        """The last entries, newest first."""
         self.banner: tuple[str, bool] | None = None
         """The warning shown across the screen, and whether it is an alarm (red)."""
         self.now = station.clock.now()
@@ -144,8 +147,7 @@ class GateScreen(Screen[None], inherit_bindings=False):
         self._verdict = (look, outcome, person_id)
         if outcome.entry is not None:
             kept = [e for e in self.recent if e.entry_id != outcome.entry.entry_id]  # an amended entry moves up
-            self.recent.clear()
-            self.recent.extend([outcome.entry, *kept])
+            self.recent = deque([outcome.entry, *kept[: RECENT - 1]], maxlen=RECENT)
         self.counts = counts
         if self.banner and self.banner[1]:
             self.banner = None  # recording works again
@@ -167,8 +169,7 @@ class GateScreen(Screen[None], inherit_bindings=False):
 
     def set_counts(self, counts: DayCounts, recent: Iterable[Entry]) -> None:
         self.counts = counts
-        self.recent.clear()
-        self.recent.extend(recent)
+        self.recent = deque(list(recent)[:RECENT], maxlen=RECENT)
         self.redraw()
 
     def set_language(self, language: Language) -> None:

@@ -83,6 +83,16 @@ async def test_a_second_scan_is_already_scanned_and_not_recorded(
     assert len(stored(config)) == 1
 
 
+async def test_the_newest_entries_are_listed_first(config: Config, people: tuple[Person, ...]) -> None:
+    app = make_app(config, people)
+    async with app.run_test(size=SIZE) as pilot:
+        for number in range(7):
+            await scan(pilot, f"8888{number:04d}")
+        listed = [e.person_id for e in app.gate.recent]
+        assert listed == [f"8888{number:04d}" for number in (6, 5, 4, 3, 2)]
+        assert "8888**06" in screen_text(app).split("最近通行")[1].splitlines()[1]
+
+
 async def test_garbage_is_rejected_visibly_and_audited(config: Config, people: tuple[Person, ...]) -> None:
     app = make_app(config, people)
     async with app.run_test(size=SIZE) as pilot:
