@@ -250,14 +250,15 @@ def get_trace(
     return reports.trace(db, person_id, window_minutes)
 
 
-def create_app(db_url: str, allowed_domains: Sequence[str] = ("bnu.edu.cn",)) -> FastAPI:
-    """The center's application on the database at `db_url` (schema created or checked now)."""
+def create_app(db_url: str, allowed_domains: Sequence[str] = ("bnu.edu.cn",), connections: int = 40) -> FastAPI:
+    """The center's application on the database at `db_url` (schema created or checked now), holding at most
+    `connections` open to PostgreSQL."""
     app = FastAPI(
         title="Campus kiosk center",
         version="1",
         description="Receives entries from every gate station; serves the roster and notices; answers the school.",
     )
-    app.state.db = Database(db_url)
+    app.state.db = Database(db_url, connections)
     app.state.receiver = entries.Receiver(app.state.db)
     app.state.identifier = Identifier(app.state.db)
     app.state.allowed_domains = tuple(allowed_domains)

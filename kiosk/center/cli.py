@@ -35,6 +35,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="DOMAIN",
         help=f"domain whose https notices may be published; repeat for more (default {DEFAULT_DOMAIN})",
     )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes (default: 1 on SQLite, which has one writer; one per CPU on PostgreSQL)",
+    )
 
     station = _command(inner, "add-station", "register a station and print its token once / 注册站点", _add_station)
     station.add_argument("station_id", metavar="ID")
@@ -94,12 +100,16 @@ def _database(args: argparse.Namespace) -> Database:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+    from kiosk.center.serve import WorkersRefused, serve
 
-    from kiosk.center.api import create_app
-
-    app = create_app(args.db, args.allowed_domains or [DEFAULT_DOMAIN])
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    if args.workers is not None and args.workers < 1:
+        print(f"--workers 至少为 1 / --workers must be at least 1: {args.workers}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        serve(args.db, args.allowed_domains or [DEFAULT_DOMAIN], args.host, args.port, args.workers)
+    except WorkersRefused as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 

@@ -137,7 +137,8 @@ def normalise_url(url: str) -> str:
 class Database:
     """An engine on a schema of the current version, and a write transaction that serialises SQLite writers."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, connections: int = 40) -> None:
+        """`connections`: the most this process holds open to PostgreSQL (a quarter kept in the pool)."""
         try:
             parsed = make_url(normalise_url(url))
         except ArgumentError as exc:
@@ -156,7 +157,8 @@ class Database:
                 )
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             else:
-                self.engine = create_engine(parsed, pool_size=10, max_overflow=30, pool_pre_ping=True)
+                kept = max(1, connections // 4)
+                self.engine = create_engine(parsed, pool_size=kept, max_overflow=connections - kept, pool_pre_ping=True)
             _ensure_schema(self.engine)
         except SQLAlchemyError as exc:
             raise DatabaseError(f"无法打开数据库 / cannot open the database {parsed!r}: {_first_line(exc)}") from exc

@@ -1,15 +1,22 @@
-"""`kiosk center ...` run as a user would, in a subprocess on a SQLite file: output, exit status, no tracebacks."""
+"""`kiosk center ...` run as a user would, in a subprocess (on a SQLite file unless said): output, exit status,
+no tracebacks; worker processes on PostgreSQL."""
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from servers import run_center
+from servers import Center, free_port, fresh_postgres_database, run_center
+
+from kiosk.models import Entry
 
 pytestmark = pytest.mark.slow
 
@@ -80,3 +87,54 @@ def test_refuses_a_newer_schema_and_a_bad_url(tmp_path: Path) -> None:
     assert newer.returncode == 1 and "schema is version 99" in newer.stderr and "升级" in newer.stderr
     bad = kiosk("report", "--date", "2026-11-28", "--db", "mysql://x/y", cwd=tmp_path)
     assert bad.returncode == 1 and "only SQLite and PostgreSQL" in bad.stderr
+
+
+def test_sqlite_is_served_by_one_worker(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    several = kiosk("serve", "--db", db, "--workers", "2", "--port", "1", cwd=tmp_path)
+    assert several.returncode == 2 and "one writer" in several.stderr and "写入者" in several.stderr
+    assert kiosk("serve", "--db", db, "--workers", "0", "--port", "1", cwd=tmp_path).returncode == 2
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def test_postgresql_workers_share_the_port_and_die_with_their_supervisor(
+    postgres_url: str, tmp_path: Path, make_entry: Callable[..., Entry]
+) -> None:
+    with fresh_postgres_database(postgres_url) as db:
+        center = Center(db, tmp_path)
+        token = center.add_station("gate-01")
+        port = str(free_port())
+        command = [sys.executable, "-m", "kiosk.cli", "center", "serve", "--db", db, "--port", port, "--workers", "2"]
+        supervisor = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE)
+        try:
+            url = f"http://127.0.0.1:{port}/api/v1/stations/gate-01/entries"
+            batch = {"entries": [make_entry(station_id="gate-01", seq=seq).to_dict() for seq in range(1, 11)]}
+            deadline = time.monotonic() + 60
+            while len(children(supervisor.pid)) < 2 or not _answers(url, token, batch):
+                assert time.monotonic() < deadline and supervisor.poll() is None, supervisor.stderr
+                time.sleep(0.2)
+            workers = children(supervisor.pid)
+            supervisor.send_signal(signal.SIGKILL)
+            supervisor.wait(timeout=10)
+            while any(Path(f"/proc/{worker}").exists() for worker in workers):
+                assert time.monotonic() < deadline, f"workers {workers} outlived their supervisor"
+                time.sleep(0.1)
+            with pytest.raises(httpx.TransportError):
+                httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=2)
+        finally:
+            if supervisor.poll() is None:
+                supervisor.kill()
+                supervisor.wait(timeout=10)
+            center.close()
+
+
+def _answers(url: str, token: str, batch: dict[str, Any]) -> bool:
+    try:
+        reply = httpx.post(url, json=batch, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    except httpx.TransportError:
+        return False
+    assert reply.status_code == 200, reply.text
+    return {result["status"] for result in reply.json()["results"]} <= {"stored", "duplicate"}

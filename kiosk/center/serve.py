@@ -1,0 +1,72 @@
+"""Running the center under uvicorn: one process on SQLite, several worker processes on PostgreSQL.
+
+SQLite has one writer, and its group commit (see group_commit) works within one process: more processes would
+only queue on the file lock. PostgreSQL takes writers in parallel, so by default it gets a worker per CPU; the
+workers share one listening socket and a budget of database connections.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+from fastapi import FastAPI
+
+from kiosk.center.api import create_app
+from kiosk.center.db import Database
+
+POSTGRESQL_CONNECTIONS = 40
+"""Database connections of all workers together (PostgreSQL's default limit is 100: room left for the rest)."""
+_SETTINGS = "KIOSK_CENTER_SETTINGS"
+_PR_SET_PDEATHSIG = 1
+
+
+class WorkersRefused(ValueError):
+    """More than one worker on SQLite; the message says why in Chinese and English."""
+
+
+def default_workers(db: Database) -> int:
+    """One on SQLite; one per CPU on PostgreSQL."""
+    return 1 if db.is_sqlite else os.cpu_count() or 1
+
+
+def serve(db_url: str, allowed_domains: Sequence[str], host: str, port: int, workers: int | None = None) -> None:
+    """Serve until stopped; the schema is created or checked once, before any worker starts."""
+    db = Database(db_url)
+    try:
+        count = workers or default_workers(db)
+        if db.is_sqlite and count > 1:
+            raise WorkersRefused(
+                "SQLite 只有一个写入者,只能用 1 个工作进程(多进程请用 PostgreSQL)"
+                " / SQLite has one writer: run 1 worker (use PostgreSQL for more)"
+            )
+    finally:
+        db.close()
+    options = {"host": host, "port": port, "log_level": "warning", "access_log": False}
+    if count == 1:
+        uvicorn.run(create_app(db_url, allowed_domains), **options)  # type: ignore[arg-type]
+        return
+    # Each worker is a fresh interpreter (spawn) that builds its own app from these settings.
+    os.environ[_SETTINGS] = "\n".join([str(os.getpid()), str(count), db_url, *allowed_domains])
+    uvicorn.run("kiosk.center.serve:worker_app", factory=True, workers=count, **options)  # type: ignore[arg-type]
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker process, from the settings its supervisor left in the environment."""
+    supervisor, count, db_url, *allowed_domains = os.environ[_SETTINGS].split("\n")
+    _die_with(int(supervisor))
+    return create_app(db_url, allowed_domains, connections=max(4, POSTGRESQL_CONNECTIONS // int(count)))
+
+
+def _die_with(supervisor: int) -> None:
+    """Have the kernel kill this worker when its supervisor dies, kill -9 included: an orphan would go on
+    answering on the shared socket, and a restarted center could not take the port back."""
+    if sys.platform != "linux":
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != supervisor:  # it died before prctl
+        os._exit(1)
