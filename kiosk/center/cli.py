@@ -100,14 +100,14 @@ def _database(args: argparse.Namespace) -> Database:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from kiosk.center.serve import WorkersRefused, serve
+    from kiosk.center.serve import CannotServe, serve
 
     if args.workers is not None and args.workers < 1:
         print(f"--workers 至少为 1 / --workers must be at least 1: {args.workers}", file=sys.stderr)
         return EXIT_USAGE
     try:
         serve(args.db, args.allowed_domains or [DEFAULT_DOMAIN], args.host, args.port, args.workers)
-    except WorkersRefused as exc:
+    except CannotServe as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
     return EXIT_OK

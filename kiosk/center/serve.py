@@ -10,11 +10,13 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.supervisors import Multiprocess
 
 from kiosk.center.api import create_app
 from kiosk.center.db import Database
@@ -25,8 +27,8 @@ _SETTINGS = "KIOSK_CENTER_SETTINGS"
 _PR_SET_PDEATHSIG = 1
 
 
-class WorkersRefused(ValueError):
-    """More than one worker on SQLite; the message says why in Chinese and English."""
+class CannotServe(ValueError):
+    """The center cannot start as asked; the message says why in Chinese and English."""
 
 
 def default_workers(db: Database) -> int:
@@ -40,7 +42,7 @@ def serve(db_url: str, allowed_domains: Sequence[str], host: str, port: int, wor
     try:
         count = workers or default_workers(db)
         if db.is_sqlite and count > 1:
-            raise WorkersRefused(
+            raise CannotServe(
                 "SQLite 只有一个写入者,只能用 1 个工作进程(多进程请用 PostgreSQL)"
                 " / SQLite has one writer: run 1 worker (use PostgreSQL for more)"
             )
@@ -50,9 +52,28 @@ def serve(db_url: str, allowed_domains: Sequence[str], host: str, port: int, wor
     if count == 1:
         uvicorn.run(create_app(db_url, allowed_domains), **options)  # type: ignore[arg-type]
         return
+    listening = listening_socket(host, port)
     # Each worker is a fresh interpreter (spawn) that builds its own app from these settings.
     os.environ[_SETTINGS] = "\n".join([str(os.getpid()), str(count), db_url, *allowed_domains])
-    uvicorn.run("kiosk.center.serve:worker_app", factory=True, workers=count, **options)  # type: ignore[arg-type]
+    config = uvicorn.Config("kiosk.center.serve:worker_app", factory=True, workers=count, **options)  # type: ignore[arg-type]
+    Multiprocess(config, sockets=[listening]).run()
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The socket the workers share, made here rather than by uvicorn's `Config.bind_socket`, which leaves its
+    protocol 0: asyncio then skips TCP_NODELAY on accepted connections, and each keep-alive request waits ~40 ms
+    for a delayed ACK (uvicorn issue #3149)."""
+    listening = socket.socket(
+        socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+    )
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host, port))
+    except OSError as exc:
+        listening.close()
+        raise CannotServe(f"无法监听 {host}:{port} / cannot listen on {host}:{port}: {exc.strerror}") from None
+    listening.set_inheritable(True)
+    return listening
 
 
 def worker_app() -> FastAPI:

@@ -3,7 +3,9 @@ no tracebacks; worker processes on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,6 +18,7 @@ import httpx
 import pytest
 from servers import Center, free_port, fresh_postgres_database, run_center
 
+from kiosk.center.serve import listening_socket
 from kiosk.models import Entry
 
 pytestmark = pytest.mark.slow
@@ -138,3 +141,21 @@ def _answers(url: str, token: str, batch: dict[str, Any]) -> bool:
         return False
     assert reply.status_code == 200, reply.text
     return {result["status"] for result in reply.json()["results"]} <= {"stored", "duplicate"}
+
+
+async def test_workers_connections_get_tcp_nodelay() -> None:
+    """Without it every keep-alive request waits ~40 ms for a delayed ACK (uvicorn's own socket has proto 0)."""
+    listening = listening_socket("127.0.0.1", 0)
+    accepted: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    class Probe(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            sock = transport.get_extra_info("socket")
+            accepted.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            transport.close()
+
+    server = await asyncio.get_running_loop().create_server(Probe, sock=listening)
+    async with server:
+        _, writer = await asyncio.open_connection(*listening.getsockname())
+        assert await asyncio.wait_for(accepted, 10) != 0
+        writer.close()
