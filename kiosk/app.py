@@ -25,7 +25,11 @@ from kiosk.scanner import Rejected, Scanned, ScannerStatus, SerialReader, parse_
 from kiosk.station import Outcome, Shift, Station
 from screens.duty import DutyLoginDialog, DutyMenuDialog, ExitDialog
 from screens.gate import GateScreen, SyncView
+from screens.handover import HandoverScreen
+from screens.log import EntryLogScreen
 from screens.manual import ManualEntryScreen
+from screens.notices import NoticesScreen
+from screens.stats import StatsScreen
 from screens.temperature import TemperatureDialog
 from screens.visitor import VisitorScreen
 from screens.widgets.notice_qr import NoticeQR
@@ -44,12 +48,6 @@ FOLD_EVERY = 30.0
 """Seconds between checks whether the journal should be folded into the chunk files."""
 NOTICES_SHOWN = 5
 
-STAFF_SCREENS: dict[str, Callable[[Station, Language], Screen[Outcome | None]]] = {
-    "temperature": TemperatureDialog,
-    "manual": ManualEntryScreen,
-    "visitor": VisitorScreen,
-}
-"""Screens behind the function keys that need an open shift (the gate screen binds them)."""
 
 
 @dataclass(frozen=True)
@@ -329,7 +327,7 @@ class KioskApp(App[int], inherit_bindings=False):
     def action_staff(self, name: str) -> None:
         """Open a staff screen; without an open shift, the duty login comes first."""
         if self.station.shift is not None:
-            self.push_screen(STAFF_SCREENS[name](self.station, self.language), self._staff_done)
+            self.push_screen(self._staff_screen(name), self._staff_done)
             return
 
         def then(shift: Shift | None) -> None:
@@ -339,9 +337,20 @@ class KioskApp(App[int], inherit_bindings=False):
 
         self.push_screen(DutyLoginDialog(self.station, self.language), then)
 
-    def _staff_done(self, outcome: Outcome | None) -> None:
-        """A staff screen recorded something (or not): the gate shows it like a scan."""
-        if outcome is None or outcome.entry is None:
+    def _staff_screen(self, name: str) -> Screen[Any]:
+        station, language = self.station, self.language
+        if name == "notices":
+            return NoticesScreen(self.notices, self.config.notices.allowed_domains, now=self.clock.now)
+        if name == "handover":
+            return HandoverScreen(station, language, self.config.data_dir / "handover")
+        screens = {"temperature": TemperatureDialog, "manual": ManualEntryScreen, "visitor": VisitorScreen,
+                   "log": EntryLogScreen, "stats": StatsScreen}
+        return screens[name](station, language)
+
+    def _staff_done(self, outcome: object) -> None:
+        """A staff screen closed: an outcome is shown like a scan; notices or the shift may have changed."""
+        if not isinstance(outcome, Outcome) or outcome.entry is None:
+            self.notice_area.show(self.notices.latest(NOTICES_SHOWN), self._stale())
             self.gate.redraw()
             return
         self._refresh_sync()

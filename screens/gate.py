@@ -53,6 +53,10 @@ class GateScreen(Screen[None], inherit_bindings=False):
         Binding("f2", "app.staff('temperature')", "key.temperature", key_display="F2"),
         Binding("f3", "app.staff('manual')", "key.manual", key_display="F3"),
         Binding("f4", "app.staff('visitor')", "key.visitor", key_display="F4"),
+        Binding("f5", "app.staff('log')", "key.log", key_display="F5"),
+        Binding("f6", "app.staff('stats')", "key.stats", key_display="F6"),
+        Binding("f7", "app.staff('notices')", "key.notices", key_display="F7"),
+        Binding("f8", "app.staff('handover')", "key.handover", key_display="F8"),
         Binding("f9", "app.toggle_direction", "key.direction", key_display="F9"),
         Binding("f10", "app.toggle_language", "key.language", key_display="F10"),
         Binding("f12", "app.duty_menu", "key.duty", key_display="F12"),
@@ -113,7 +117,7 @@ class GateScreen(Screen[None], inherit_bindings=False):
                 yield Static(id="recent", markup=False)
             yield self.notice_area
         yield Static(id="counts", markup=False)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._drawable = True
