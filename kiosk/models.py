@@ -62,7 +62,7 @@ _MEMBERS: dict[tuple[type, str], StrEnum] = {
 }
 
 
-def _member(kind: type[_E], value: Any) -> _E:
+def enum_member(kind: type[_E], value: Any) -> _E:
     """`kind(value)` by a dict lookup: reading a busy day builds hundreds of thousands of these."""
     member = _MEMBERS.get((kind, value))
     return member if member is not None else kind(value)  # type: ignore[return-value]
@@ -198,14 +198,14 @@ class Entry:
             station_id=str(data["station_id"]),
             seq=int(data["seq"]),
             person_id=str(data["person_id"]),
-            role=_member(Role, data["role"]),
+            role=enum_member(Role, data["role"]),
             name=str(data["name"]),
-            method=_member(Method, data["method"]),
-            direction=_member(Direction, data["direction"]),
+            method=enum_member(Method, data["method"]),
+            direction=enum_member(Direction, data["direction"]),
             captured_at=str(data["captured_at"]),
             monotonic=float(data["monotonic"]),
-            verdict=_member(Verdict, data["verdict"]),
-            reasons=tuple(_member(Reason, r) for r in data["reasons"]),
+            verdict=enum_member(Verdict, data["verdict"]),
+            reasons=tuple(enum_member(Reason, r) for r in data["reasons"]),
             rules_version=str(data["rules_version"]),
             operator=str(data["operator"]),
             offline=bool(data.get("offline", False)),

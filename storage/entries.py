@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kiosk.models import DayCounts, Direction, Entry, Verdict
+from kiosk.models import DayCounts, Direction, Entry, Verdict, enum_member
 from storage.files import (
     PRIVATE_FILE,
     AtomicJSONStorage,
@@ -39,6 +39,8 @@ from storage.journal import Journal
 
 CHUNK = 4096
 """Sequence numbers per chunk file: bounds the cost of folding into one file."""
+CHUNK_CACHE = 2
+"""Parsed chunk files kept for the sync batches that read them in turn (a parsed chunk is ~5 MB)."""
 FOLD_BYTES = 512 * 1024
 """Journal size past which `fold_if_due` folds."""
 _PRIORITY = (Verdict.DENIED, Verdict.REFERRED)
@@ -248,19 +250,27 @@ class EntryStore:
 
     def counts(self, day: str) -> DayCounts:
         """Counts for one day, by verdict, direction and hour."""
-        with self._locked():
-            tally = self._tallies.get(day)
-        if tally is None:
-            tally = _Tally()
-            for doc in self._documents_of_day(day):
-                tally.count(doc["entry_id"], Verdict(doc["verdict"]), Direction(doc["direction"]),
-                            int(doc["captured_at"][11:13]))
+        while True:
             with self._locked():
-                for entry in self._journal_entries.values():  # records that arrived while we read
+                tally = self._tallies.get(day)
+                if tally is not None:
+                    return tally.counts()
+                names = sorted(n for n in self._chunks if n.startswith(day + "."))
+                generation = self._journal.generation
+            tally = _Tally()
+            # Chunk by chunk and without the cache: a busy day's documents never sit in memory all at once.
+            for name in names:
+                for doc in self._read_tiny(self._chunk_path(name)).get("entries", {}).values():
+                    tally.count(doc["entry_id"], enum_member(Verdict, doc["verdict"]),
+                                enum_member(Direction, doc["direction"]), int(doc["captured_at"][11:13]))
+            with self._locked():
+                if self._journal.generation != generation:
+                    continue  # folded while we read: what we read may miss what moved; read again
+                for entry in self._journal_entries.values():  # newer revisions, and records that arrived since
                     if entry.day == day:
                         tally.add(entry)
                 self._tallies[day] = tally
-        return tally.counts()
+                return tally.counts()
 
     def _documents_of_day(self, day: str) -> list[dict[str, Any]]:
         """The stored documents of a day's entries, newest revision of each, in sequence order; do not modify.
@@ -268,14 +278,19 @@ class EntryStore:
         Queries filter and count these before (or instead of) building Entry objects, which is most of the cost
         of reading a busy day.
         """
-        with self._locked():
-            names = sorted(n for n in self._chunks if n.startswith(day + "."))
-            recent = [e for e in self._journal_entries.values() if e.day == day]
-            acks = dict(self._journal_acks)
-        merged: dict[str, dict[str, Any]] = {}
-        for name in names:
-            for doc in self._read_chunk(name).get("entries", {}).values():
-                merged[doc["entry_id"]] = doc
+        while True:
+            with self._locked():
+                names = sorted(n for n in self._chunks if n.startswith(day + "."))
+                generation = self._journal.generation
+            merged: dict[str, dict[str, Any]] = {}
+            for name in names:
+                for doc in self._read_chunk(name).get("entries", {}).values():
+                    merged[doc["entry_id"]] = doc
+            with self._locked():
+                if self._journal.generation == generation:  # else folded while we read: read again
+                    recent = [e for e in self._journal_entries.values() if e.day == day]
+                    acks = dict(self._journal_acks)
+                    break
         for entry_id, (revision, _, _, acked_at) in acks.items():  # acks of folded entries, not folded yet
             doc = merged.get(entry_id)
             if doc is not None and doc.get("revision", 0) == revision:
@@ -510,7 +525,7 @@ class EntryStore:
         if cached is not None and cached[0] == key:
             return cached[1]
         data = self._read_tiny(path)
-        if len(self._chunk_cache) >= 4:
+        if len(self._chunk_cache) >= CHUNK_CACHE:
             self._chunk_cache.pop(next(iter(self._chunk_cache)))
         self._chunk_cache[name] = (key, data)
         return data
