@@ -1,26 +1,42 @@
-"""Benchmark of sync: one station draining a long offline backlog, and many stations pushing at once.
+"""Benchmark of sync: one station draining a long offline backlog, many stations pushing, raw ingest rate.
 
 Run: .venv/bin/python bench/sync.py [--entries 100000] [--stations 200] [--db sqlite,postgresql]
 
-The center is the real one (`kiosk center serve` in a subprocess on loopback, tests/system/servers.py), on
-SQLite and on a PostgreSQL cluster started for the run (fsync on). The station side is the real Syncer over a
-real EntryStore whose backlog is pre-filled through `EntryStore.load_numbered` (as a fold leaves it).
+The center is the real one (`kiosk center serve` in a subprocess on loopback, tests/system/servers.py; one
+process on SQLite, one worker per CPU on PostgreSQL), on SQLite and on a PostgreSQL cluster started for the run
+(fsync on). The station side is the real Syncer over a real EntryStore whose backlog is pre-filled through
+`EntryStore.load_numbered` (as a fold leaves it).
+
+Scenarios:
+- drain: one station sends its whole backlog (batch 500, the configured size, and 5000, the most allowed).
+  The Syncer waits for each reply, so its own time and the center's add up; both CPU times are reported.
+- ingest: 4 clients post pre-encoded bodies of 5000 entries at once (building them is not timed), so that
+  the figure is the center's rate into the database rather than one station's.
+- steady: every station pushes PER_PUSH entries every --interval seconds (default 5 s: three times the rate
+  of the stations' configured 15 s sync interval) from a random phase; the offered rate is reported.
+- peak: the same at one push per station per second (15 times the configured rate): a stress test.
+- burst: every station pushes once, all at the same instant (after an outage): a stress test.
+The clients run on the same cores as the center: the CPU seconds each used are in every row.
 
 Goals: 100k entries drained in <= 10 s on SQLite; >= 20k entries/s into PostgreSQL; 200 stations pushing
-concurrently with p99 <= 200 ms and no errors. Client and center share this machine's cores.
+concurrently with p99 <= 200 ms and no errors (the steady scenario).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import random
 import shutil
+import ssl
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,7 +58,9 @@ from storage.roster import RosterStore  # noqa: E402
 
 OFFLINE_DAYS = 3
 PER_PUSH = 20
-"""Entries in each push of the many-stations scenario: a busy gate's 15 seconds at 7 a.m."""
+"""Entries in each push of the many-stations scenarios: a busy gate's 15 seconds at 7 a.m."""
+INGEST_CLIENTS = 4
+INGEST_BATCH = 5000
 
 
 @dataclass
@@ -53,6 +71,40 @@ class Row:
     value: str
     goal: str
     met: bool | None
+    cpu: str
+
+
+class CpuMeter:
+    """CPU seconds used by the center (its process and worker processes) and by this process, over a block."""
+
+    def __init__(self, center: Center) -> None:
+        assert center.process is not None
+        self.pid = center.process.pid
+        self.center = self.clients = 0.0
+
+    def __enter__(self) -> CpuMeter:
+        self._center, self._clients = self._center_seconds(), time.process_time()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.center = self._center_seconds() - self._center
+        self.clients = time.process_time() - self._clients
+
+    def shown(self, seconds: float) -> str:
+        """CPU seconds and the share of the machine's cores over `seconds` of wall time."""
+        cores = os.cpu_count() or 1
+        return (
+            f"center {self.center:.1f} s ({self.center / seconds / cores:.0%}),"
+            f" clients {self.clients:.1f} s ({self.clients / seconds / cores:.0%})"
+        )
+
+    def _center_seconds(self) -> float:
+        pids = [self.pid, *(int(c) for c in Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split())]
+        total = 0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
 
 
 def entry(station_id: str, seq: int, captured: datetime) -> Entry:
@@ -100,9 +152,10 @@ def drain(center: Center, db: str, template: Path, count: int, batch_size: int, 
     config = CenterConfig(url=center.url, batch_size=batch_size, timeout=60.0)
     syncer = Syncer(config, station_id, store, RosterStore(data), NoticeStore(data), token)
     try:
-        started = time.perf_counter()
-        result = syncer.push()
-        seconds = time.perf_counter() - started
+        with CpuMeter(center) as cpu:
+            started = time.perf_counter()
+            result = syncer.push()
+            seconds = time.perf_counter() - started
         left = store.unsynced_count()
     finally:
         syncer.close()
@@ -111,59 +164,112 @@ def drain(center: Center, db: str, template: Path, count: int, batch_size: int, 
     rate = count / seconds
     goal, met = ("<= 10 s", seconds <= 10) if db == "sqlite" else (">= 20k entries/s", rate >= 20_000)
     detail = f"{count} entries, batch {batch_size}" + ("" if ok else f" INCOMPLETE: {result.error} left {left}")
-    return [Row("drain backlog", db, detail, f"{seconds:.1f} s = {rate:,.0f} entries/s", goal, met and ok)]
+    value = f"{seconds:.1f} s = {rate:,.0f} entries/s"
+    return [Row("drain backlog", db, detail, value, goal, met and ok, cpu.shown(seconds).replace("clients", "station"))]
+
+
+def ingest(center: Center, db: str, count: int) -> Row:
+    """INGEST_CLIENTS clients posting pre-encoded bodies of INGEST_BATCH entries, `count` entries in all."""
+    now = datetime.now().astimezone()
+    pushes = []
+    for n in range(INGEST_CLIENTS):
+        station_id = f"ingest-{n}"
+        token = center.add_station(station_id)
+        for first in range(1, count // INGEST_CLIENTS + 1, INGEST_BATCH):
+            batch = [wire_entry(entry(station_id, seq, now)) for seq in range(first, first + INGEST_BATCH)]
+            pushes.append((station_id, token, json.dumps({"entries": batch}).encode()))
+
+    def post(push: tuple[str, str, bytes]) -> bool:
+        station_id, token, body = push
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        reply = httpx.post(f"{center.url}/api/v1/stations/{station_id}/entries", content=body, headers=headers)
+        return reply.status_code == 200 and all(r["status"] == "stored" for r in reply.json()["results"])
+
+    with CpuMeter(center) as cpu, ThreadPoolExecutor(INGEST_CLIENTS) as pool:
+        started = time.perf_counter()
+        stored = list(pool.map(post, pushes))
+        seconds = time.perf_counter() - started
+    sent = len(pushes) * INGEST_BATCH
+    rate = sent / seconds
+    detail = f"{sent} entries, {INGEST_CLIENTS} clients x batch {INGEST_BATCH}, bodies pre-encoded"
+    value = f"{seconds:.1f} s = {rate:,.0f} entries/s" + ("" if all(stored) else " ERRORS")
+    goal, met = (">= 20k entries/s", rate >= 20_000 and all(stored)) if db == "postgresql" else ("-", None)
+    return Row("ingest", db, detail, value, goal, met, cpu.shown(seconds))
 
 
 async def one_station(
-    url: str, station_id: str, token: str, pushes: int, interval: float, burst: bool, rand: random.Random
+    client: httpx.AsyncClient, station_id: str, bodies: list[bytes], interval: float, start: float
 ) -> tuple[list[float], int]:
-    """Push `pushes` batches, every `interval` seconds from a random phase (all at once when `burst`)."""
+    """Post `bodies` one by one at `start`, `start + interval`, ... (perf_counter times); latencies and errors."""
     latencies: list[float] = []
     errors = 0
-    now = datetime.now().astimezone()
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
-        if not burst:
-            await asyncio.sleep(rand.uniform(0, interval))
-        for push in range(pushes):
-            started = time.perf_counter()
-            batch = [wire_entry(entry(station_id, push * PER_PUSH + i + 1, now)) for i in range(PER_PUSH)]
-            try:
-                reply = await client.post(f"/api/v1/stations/{station_id}/entries", json={"entries": batch})
-                results = reply.json()["results"] if reply.status_code == 200 else []
-                errors += len(results) != len(batch) or any(r["status"] != "stored" for r in results)
-            except (httpx.HTTPError, ValueError, KeyError):
+    for push, body in enumerate(bodies):
+        await asyncio.sleep(max(0.0, start + push * interval - time.perf_counter()))
+        started = time.perf_counter()
+        try:
+            reply = await client.post(f"/api/v1/stations/{station_id}/entries", content=body)
+            results = reply.json()["results"] if reply.status_code == 200 else []
+            if len(results) != PER_PUSH or any(r["status"] != "stored" for r in results):
                 errors += 1
-            latencies.append(time.perf_counter() - started)
-            await asyncio.sleep(max(0.0, interval - (time.perf_counter() - started)))
+                print(f"{station_id}: HTTP {reply.status_code} {reply.text[:200]}", file=sys.stderr)
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            errors += 1
+            print(f"{station_id}: {exc!r}", file=sys.stderr)
+        latencies.append(time.perf_counter() - started)
     return latencies, errors
 
 
 def many_stations(center: Center, db: str, prefix: str, stations: int, pushes: int, interval: float) -> Row:
-    """`stations` clients pushing `pushes` batches each; prefix "burst" starts them all at once."""
+    """`stations` clients, each posting `pushes` batches `interval` s apart from a random phase ("burst": all at
+    the same instant). Clients and bodies are made before the clock starts: a station has them ready."""
     burst = prefix == "burst"
-    tokens = {f"{prefix}-{n:03d}": center.add_station(f"{prefix}-{n:03d}") for n in range(stations)}
+    now = datetime.now().astimezone()
     rand = random.Random(7)
+    tls = ssl.create_default_context()  # one for all: httpx would build one per client, ~20 ms of CPU each
+    plans = []
+    for n in range(stations):
+        station_id = f"{prefix}-{n:03d}"
+        headers = {"Authorization": f"Bearer {center.add_station(station_id)}", "Content-Type": "application/json"}
+        bodies = [
+            json.dumps(
+                {"entries": [wire_entry(entry(station_id, k * PER_PUSH + i + 1, now)) for i in range(PER_PUSH)]}
+            ).encode()
+            for k in range(pushes)
+        ]
+        plans.append((station_id, headers, bodies, 0.0 if burst else rand.uniform(0, interval)))
 
     async def run() -> list[tuple[list[float], int]]:
-        return await asyncio.gather(
-            *(one_station(center.url, sid, token, pushes, interval, burst, rand) for sid, token in tokens.items())
-        )
+        clients = [httpx.AsyncClient(base_url=center.url, headers=h, timeout=30, verify=tls) for _, h, _, _ in plans]
+        start = time.perf_counter() + 0.5
+        try:
+            return await asyncio.gather(
+                *(
+                    one_station(client, station_id, bodies, interval, start + phase)
+                    for client, (station_id, _, bodies, phase) in zip(clients, plans, strict=True)
+                )
+            )
+        finally:
+            await asyncio.gather(*(client.aclose() for client in clients))
 
-    started = time.perf_counter()
-    outcomes = asyncio.run(run())
-    seconds = time.perf_counter() - started
+    with CpuMeter(center) as cpu:
+        started = time.perf_counter()
+        outcomes = asyncio.run(run())
+        seconds = time.perf_counter() - started
     latencies = sorted(ms * 1000 for lat, _ in outcomes for ms in lat)
     errors = sum(e for _, e in outcomes)
     p50 = statistics.median(latencies)
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    detail = (
-        f"{stations} stations x {pushes} pushes of {PER_PUSH}"
-        + (", all at once" if burst else f", every {interval:g} s" if interval else ", back to back")
-        + f" ({len(latencies) / seconds:.0f} req/s)"
-    )
+    if burst:
+        pace = ", all at once"
+    elif interval:
+        offered = f"{stations / interval:.0f} req/s = {stations * PER_PUSH / interval:,.0f} entries/s"
+        pace = f", every {interval:g} s (offered {offered})"
+    else:
+        pace = ", back to back"
+    detail = f"{stations} stations x {pushes} pushes of {PER_PUSH}{pace}"
     value = f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {latencies[-1]:.0f} ms, errors {errors}"
-    goal, met = ("p99 <= 200 ms, 0 errors", p99 <= 200 and errors == 0) if stations > 1 else ("-", None)
-    return Row(f"{prefix} pushes", db, detail, value, goal, met)
+    goal, met = ("p99 <= 200 ms, 0 errors", p99 <= 200 and errors == 0) if prefix == "steady" else ("-", None)
+    return Row(f"{prefix} pushes", db, detail, value, goal, met, cpu.shown(seconds))
 
 
 @contextmanager
@@ -180,10 +286,11 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--batches", default="500,5000", help="station batch sizes to drain with")
     parser.add_argument("--stations", type=int, default=200)
-    parser.add_argument("--pushes", type=int, default=5)
-    parser.add_argument("--interval", type=float, default=1.0, help="seconds between one station's pushes")
+    parser.add_argument("--interval", type=float, default=5.0, help="seconds between one station's steady pushes")
+    parser.add_argument("--seconds", type=float, default=30.0, help="how long the steady scenario runs")
     parser.add_argument("--db", default="sqlite,postgresql")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bench-sync-", dir="/var/tmp") as tmp:
         work = Path(tmp)
@@ -197,15 +304,20 @@ def main() -> None:
             with database(kind, kind_dir) as url, run_center(url, kind_dir) as center:
                 for size, template in templates.items():
                     rows += drain(center, kind, template, args.entries, size, kind_dir)
+                rows.append(ingest(center, kind, args.entries))
                 rows.append(many_stations(center, kind, "alone", 1, 50, 0.0))
-                rows.append(many_stations(center, kind, "steady", args.stations, args.pushes, args.interval))
-                rows.append(many_stations(center, kind, "burst", args.stations, 1, args.interval))
+                steady_pushes = max(1, round(args.seconds / args.interval))
+                rows.append(many_stations(center, kind, "steady", args.stations, steady_pushes, args.interval))
+                rows.append(many_stations(center, kind, "peak", args.stations, 5, 1.0))
+                rows.append(many_stations(center, kind, "burst", args.stations, 1, 0.0))
+    print(f"{datetime.now():%Y-%m-%d %H:%M}, load average {load:.2f} at the start, {os.getloadavg()[0]:.2f} at the end")
     print_table(rows)
 
 
 def print_table(rows: list[Row]) -> None:
-    headers = ("scenario", "db", "workload", "result", "goal", "met")
-    cells = [(r.scenario, r.db, r.detail, r.value, r.goal, {True: "yes", False: "NO", None: "-"}[r.met]) for r in rows]
+    headers = ("scenario", "db", "workload", "result", "goal", "met", "CPU used (share of all cores)")
+    met = {True: "yes", False: "NO", None: "-"}
+    cells = [(r.scenario, r.db, r.detail, r.value, r.goal, met[r.met], r.cpu) for r in rows]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
     print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
