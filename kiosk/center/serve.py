@@ -23,6 +23,9 @@ from kiosk.center.db import Database
 
 POSTGRESQL_CONNECTIONS = 40
 """Database connections of all workers together (PostgreSQL's default limit is 100: room left for the rest)."""
+KEEP_ALIVE_SECONDS = 75
+"""Idle connections are kept this long (uvicorn's default is 5 s). Stations push every 15 s by default: they
+keep their connection instead of a handshake per push, and none sends just as the center closes it."""
 _SETTINGS = "KIOSK_CENTER_SETTINGS"
 _PR_SET_PDEATHSIG = 1
 
@@ -48,7 +51,13 @@ def serve(db_url: str, allowed_domains: Sequence[str], host: str, port: int, wor
             )
     finally:
         db.close()
-    options = {"host": host, "port": port, "log_level": "warning", "access_log": False}
+    options = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+    }
     if count == 1:
         uvicorn.run(create_app(db_url, allowed_domains), **options)  # type: ignore[arg-type]
         return

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from servers import Center
 
+from kiosk.center.entries import SMALL_BATCH
 from kiosk.models import Entry
 
 pytestmark = pytest.mark.slow
@@ -145,3 +146,18 @@ def test_entries_survive_kill_9(center: Center, entries_for: Callable) -> None:
     center.restart()
     assert statuses(push(center, token, "gate-01", batch)) == ["duplicate"] * 50
     assert len(passages(center, "gate-01")) == 50
+
+
+def test_small_and_large_batches_store_alike(center: Center, entries_for: Callable) -> None:
+    """PostgreSQL stores up to SMALL_BATCH rows by INSERT and more by COPY: both keep the same rules."""
+    token = center.add_station("gate-01")
+    batch = entries_for("gate-01", 2 * SMALL_BATCH)
+    assert statuses(push(center, token, "gate-01", [e.to_dict() for e in batch])) == ["stored"] * len(batch)
+    small = [e.to_dict() for e in batch[:SMALL_BATCH]]
+    assert statuses(push(center, token, "gate-01", small)) == ["duplicate"] * SMALL_BATCH
+    amended = [e.amended(operator="T2002").to_dict() for e in batch[:3]]
+    assert statuses(push(center, token, "gate-01", amended)) == ["stored"] * 3
+    again = [e.amended(operator="T2003").amended(operator="T2003").to_dict() for e in batch] + amended
+    assert statuses(push(center, token, "gate-01", again)) == ["stored"] * len(batch) + ["duplicate"] * 3
+    stored = passages(center, "gate-01")
+    assert len(stored) == len(batch) and {(e["revision"], e["operator"]) for e in stored} == {(2, "T2003")}
