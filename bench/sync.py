@@ -80,22 +80,25 @@ class CpuMeter:
     def __init__(self, center: Center) -> None:
         assert center.process is not None
         self.pid = center.process.pid
-        self.center = self.clients = 0.0
+        self.center = self.clients = self.machine = 0.0
 
     def __enter__(self) -> CpuMeter:
-        self._center, self._clients = self._center_seconds(), time.process_time()
+        self._center, self._clients, self._machine = self._center_seconds(), time.process_time(), _machine_ticks()
         return self
 
     def __exit__(self, *_: object) -> None:
         self.center = self._center_seconds() - self._center
         self.clients = time.process_time() - self._clients
+        busy, total = (after - before for after, before in zip(_machine_ticks(), self._machine, strict=True))
+        self.machine = busy / total if total else 0.0
 
     def shown(self, seconds: float) -> str:
-        """CPU seconds and the share of the machine's cores over `seconds` of wall time."""
+        """CPU seconds and the share of the machine's cores over `seconds` of wall time; the machine's whole
+        load (PostgreSQL and anyone else included)."""
         cores = os.cpu_count() or 1
         return (
             f"center {self.center:.1f} s ({self.center / seconds / cores:.0%}),"
-            f" clients {self.clients:.1f} s ({self.clients / seconds / cores:.0%})"
+            f" clients {self.clients:.1f} s ({self.clients / seconds / cores:.0%}), machine {self.machine:.0%} busy"
         )
 
     def _center_seconds(self) -> float:
@@ -105,6 +108,13 @@ class CpuMeter:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime
         return total / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine since boot, from /proc/stat."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return sum(ticks) - idle, sum(ticks)
 
 
 def entry(station_id: str, seq: int, captured: datetime) -> Entry:
