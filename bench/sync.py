@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT / "tests" / "system"))
 
 import httpx  # noqa: E402
 from servers import Center, fresh_postgres_database, run_center, start_postgres  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from kiosk.config import CenterConfig  # noqa: E402
 from kiosk.models import Direction, Entry, Method, Reason, Role, Verdict, new_entry_id  # noqa: E402
@@ -75,39 +76,65 @@ class Row:
 
 
 class CpuMeter:
-    """CPU seconds used by the center (its process and worker processes) and by this process, over a block."""
+    """CPU seconds used over a block by the center (with its workers), by PostgreSQL's server when the center
+    uses one on this machine, and by this process (the clients); and how busy the whole machine was."""
 
     def __init__(self, center: Center) -> None:
         assert center.process is not None
-        self.pid = center.process.pid
-        self.center = self.clients = self.machine = 0.0
+        self.pids = {"center": center.process.pid, "postgresql": _postmaster(center.db_url)}
+        self.used = dict.fromkeys(["center", "postgresql", "clients"], 0.0)
+        self.machine = 0.0
 
     def __enter__(self) -> CpuMeter:
-        self._center, self._clients, self._machine = self._center_seconds(), time.process_time(), _machine_ticks()
+        self._before = self._seconds()
+        self._machine = _machine_ticks()
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.center = self._center_seconds() - self._center
-        self.clients = time.process_time() - self._clients
+        self.used = {name: after - self._before[name] for name, after in self._seconds().items()}
         busy, total = (after - before for after, before in zip(_machine_ticks(), self._machine, strict=True))
         self.machine = busy / total if total else 0.0
 
-    def shown(self, seconds: float) -> str:
-        """CPU seconds and the share of the machine's cores over `seconds` of wall time; the machine's whole
-        load (PostgreSQL and anyone else included)."""
+    def shown(self, seconds: float, clients: str = "clients") -> str:
+        """CPU seconds and share of all cores over `seconds` of wall time, then the machine's whole load."""
         cores = os.cpu_count() or 1
-        return (
-            f"center {self.center:.1f} s ({self.center / seconds / cores:.0%}),"
-            f" clients {self.clients:.1f} s ({self.clients / seconds / cores:.0%}), machine {self.machine:.0%} busy"
-        )
+        parts = [
+            f"{clients if name == 'clients' else name} {used:.1f} s ({used / seconds / cores:.0%})"
+            for name, used in self.used.items()
+            if name != "postgresql" or self.pids["postgresql"] is not None
+        ]
+        return ", ".join([*parts, f"machine {self.machine:.0%} busy"])
 
-    def _center_seconds(self) -> float:
-        pids = [self.pid, *(int(c) for c in Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split())]
-        total = 0
-        for pid in pids:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / os.sysconf("SC_CLK_TCK")
+    def _seconds(self) -> dict[str, float]:
+        found = {name: _tree_seconds(pid) for name, pid in self.pids.items() if pid is not None}
+        return {"center": found["center"], "postgresql": found.get("postgresql", 0.0), "clients": time.process_time()}
+
+
+def _tree_seconds(pid: int) -> float:
+    """CPU seconds of a process, its reaped children and its live children."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(t) for t in fields[11:15])  # utime, stime, cutime, cstime
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            ticks += sum(int(t) for t in Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[11:13])
+        except FileNotFoundError:  # ended meanwhile: counted in cutime from now on
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _postmaster(db_url: str) -> int | None:
+    """The pid of the PostgreSQL server on this machine listening on the port of `db_url`, if any."""
+    port = make_url(db_url).port
+    if port is None:
+        return None
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if args and args[0].endswith(b"postgres") and b"-p" in args and str(port).encode() in args:
+            return int(cmdline.parent.name)
+    return None
 
 
 def _machine_ticks() -> tuple[int, int]:
@@ -175,7 +202,7 @@ def drain(center: Center, db: str, template: Path, count: int, batch_size: int, 
     goal, met = ("<= 10 s", seconds <= 10) if db == "sqlite" else (">= 20k entries/s", rate >= 20_000)
     detail = f"{count} entries, batch {batch_size}" + ("" if ok else f" INCOMPLETE: {result.error} left {left}")
     value = f"{seconds:.1f} s = {rate:,.0f} entries/s"
-    return [Row("drain backlog", db, detail, value, goal, met and ok, cpu.shown(seconds).replace("clients", "station"))]
+    return [Row("drain backlog", db, detail, value, goal, met and ok, cpu.shown(seconds, clients="station"))]
 
 
 def ingest(center: Center, db: str, count: int) -> Row:
