@@ -1,7 +1,9 @@
 """The roster (people, return approvals, medical observation) in a TinyDB file, indexed in memory.
 
-Lookup by ID is a dict hit; search by name or ID fragment scans a compact list. The file is replaced
-atomically, and re-read when another process (the nightly pull) changed it.
+Lookup by ID is a dict hit; search by name or ID fragment scans the people themselves (a casefolded copy is
+kept only for names that casefolding changes, so CJK names are never held twice). The file is replaced
+atomically, and re-read when another process (the nightly pull) changed it. The gate constructs the store with
+`load=False` and calls `load()` in a worker after its first paint.
 """
 
 from __future__ import annotations
@@ -19,16 +21,29 @@ from storage.files import AtomicJSONStorage, CorruptFileError, ensure_private_di
 class RosterStore:
     """Who may pass. Thread-safe; one TinyDB table `people` plus a `meta` table with the version."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, load: bool = True) -> None:
+        """Open the roster in `data_dir`; with `load=False` nothing is read until `load()` or the first lookup."""
         self.path = ensure_private_dir(Path(data_dir)) / "roster.json"
         self.warnings: list[str] = []
         self._mutex = threading.Lock()
         self._stamp: tuple[int, int] | None = None
+        self._loaded = False
         self._people: dict[str, Person] = {}
-        self._names: list[tuple[str, str]] = []
+        self._folded: dict[str, str] = {}
+        """Casefolded names, only where casefolding changes the name."""
         self.version = ""
         """The center's roster version this copy reflects; empty when imported locally."""
+        if load:
+            self.load()
+
+    def load(self) -> None:
+        """Read the file now if it changed since the last read (a lookup does the same on its own)."""
         self._reload_if_changed()
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the file was read (or found missing) at least once."""
+        return self._loaded
 
     def __len__(self) -> int:
         self._reload_if_changed()
@@ -46,13 +61,14 @@ class RosterStore:
             return []
         exact = self._people.get(text.strip())
         found: list[Person] = [exact] if exact else []
-        for person_id, name in self._names:
+        folded = self._folded
+        for person_id, person in self._people.items():
             if len(found) >= limit:
                 break
-            if exact is not None and person_id == exact.person_id:
+            if person is exact:
                 continue
-            if person_id.casefold().startswith(needle) or needle in name:
-                found.append(self._people[person_id])
+            if person_id.casefold().startswith(needle) or needle in folded.get(person_id, person.name):
+                found.append(person)
         return found
 
     def replace_all(self, people: Iterable[Person], version: str = "") -> int:
@@ -87,11 +103,14 @@ class RosterStore:
         try:
             stat = self.path.stat()
         except FileNotFoundError:
+            self._loaded = True
             return
         stamp = (stat.st_mtime_ns, stat.st_ino)
         if stamp == self._stamp:
             return
         with self._mutex:
+            if stamp == self._stamp:  # another thread read it while this one waited
+                return
             try:
                 data = AtomicJSONStorage(self.path, object_hook=_person_hook).read() or {}
             except CorruptFileError as exc:
@@ -99,10 +118,11 @@ class RosterStore:
                 self.warnings.append(f"{exc}; 已移至 / moved to {aside.name}")
                 data = {}
             people = {p.person_id: p for p in data.get("people", {}).values() if isinstance(p, Person)}
-            self._people = people
-            self._names = [(p.person_id, p.name.casefold()) for p in people.values()]
+            folded = {p.person_id: f for p in people.values() if (f := p.name.casefold()) != p.name}
+            self._people, self._folded = people, folded
             self.version = str(data.get("meta", {}).get("1", {}).get("version", ""))
             self._stamp = stamp
+            self._loaded = True
 
 
 _ROLES = {role.value: role for role in Role}

@@ -121,3 +121,21 @@ def test_large_roster_lookup(tmp_path: Path) -> None:
     assert [p.person_id for p in store.search("学生4999", limit=3)] == ["2023004999", "2023049990", "2023049991"]
     # campus and dorm strings are shared, not one copy per person
     assert store.get("2023000001").campus is store.get("2023000002").campus  # type: ignore[union-attr]
+
+
+def test_a_store_opened_without_loading_reads_on_load(tmp_path: Path, people: tuple[Person, ...]) -> None:
+    RosterStore(tmp_path).replace_all(people)
+    store = RosterStore(tmp_path, load=False)
+    assert not store.loaded, "nothing read before load()"
+    store.load()
+    assert store.loaded and store.get("2023000103") == people[2]
+    assert RosterStore(tmp_path / "empty", load=False).loaded is False
+    assert RosterStore(tmp_path / "empty").loaded, "a missing file counts as loaded (an empty roster)"
+
+
+def test_latin_names_are_found_whatever_the_case(tmp_path: Path) -> None:
+    store = RosterStore(tmp_path)
+    store.replace_all([Person("V1", "Anna STRAßE", Role.STAFF), Person("V2", "李娜", Role.STAFF)])
+    assert [p.person_id for p in store.search("strasse")] == ["V1"]
+    assert [p.person_id for p in store.search("ANNA")] == ["V1"]
+    assert [p.person_id for p in store.search("娜")] == ["V2"]
