@@ -163,9 +163,15 @@ class Station:
         self.store.audit("shift_opened", f"staff_id={staff.staff_id}", iso(self.shift.opened_at))
         return self.shift
 
-    def check_pin(self, pin: str) -> bool:
-        """Whether `pin` belongs to any duty officer (to leave the app or unmask data)."""
-        return any(verify_pin(pin, staff.pin_hash) for staff in self.config.security.duty)
+    def check_pin(self, pin: str, action: str | None = None) -> bool:
+        """Whether `pin` belongs to any duty officer (to leave the app or unmask data).
+
+        With `action` ("exit", "unmask") a wrong PIN is audited as `pin_refused`, like a refused login.
+        """
+        right = any(verify_pin(pin, staff.pin_hash) for staff in self.config.security.duty)
+        if not right and action is not None:
+            self.store.audit("pin_refused", f"action={action[:32]}", iso(self.clock.now()))
+        return right
 
     def handover(self) -> Handover:
         """The current shift's summary (the shift stays open)."""

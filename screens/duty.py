@@ -91,7 +91,7 @@ class ExitDialog(ModalScreen[bool], inherit_bindings=False):
             yield Button(t("duty.cancel", lang), id="cancel")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if self.station.check_pin(event.value):
+        if self.station.check_pin(event.value, action="exit"):
             self.dismiss(True)
             return
         event.input.value = ""

@@ -31,7 +31,7 @@ class UnmaskDialog(ModalScreen[bool]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if self.station.check_pin(event.value):
+        if self.station.check_pin(event.value, action="unmask"):
             self.dismiss(True)
             return
         event.input.clear()

@@ -144,6 +144,7 @@ async def test_manual_entry_by_id_prefix_with_the_keyboard_and_unmasked(station:
         await pilot.pause()
     [entry] = station.store.entries_of_day(TODAY)
     assert entry.person_id == "2023000103" and entry.method is Method.TYPED and entry.verdict is Verdict.REFERRED
+    assert ("pin_refused", "action=unmask") in [(r["kind"], r["detail"]) for r in station.store.audit_of_day(TODAY)]
 
 
 async def test_manual_entry_without_a_match_records_nothing(station: Station) -> None:
