@@ -6,17 +6,14 @@ capture-pane without colours) still determines the code; the widget draws these 
 black on white, whatever the terminal theme, because phones read light-on-dark codes badly
 (deltachat-desktop #2163). The `qrcode` library makes regular QR codes only (never Micro QR), at the smallest
 version that fits. A code is drawn whole or not at all: when the space is too small the result carries
-"请放大窗口 / enlarge the window" instead of lines.
+"请放大窗口 / enlarge the window" instead of lines. `qrcode` (which loads Pillow, ~40 ms) is imported when the
+first code is made, not when the gate starts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-
-import qrcode
-from qrcode.constants import ERROR_CORRECT_M
-from qrcode.exceptions import DataOverflowError
 
 from kiosk.i18n import both
 
@@ -47,11 +44,18 @@ class QRRender:
 
 
 @lru_cache(maxsize=256)
-def module_matrix(text: str, error_correction: int = ERROR_CORRECT_M) -> tuple[tuple[bool, ...], ...]:
-    """The code's modules (True is dark), quiet zone included; past version 40 qrcode raises an error."""
-    code = qrcode.QRCode(version=None, error_correction=error_correction, border=QUIET_ZONE)
+def module_matrix(text: str) -> tuple[tuple[bool, ...], ...]:
+    """The code's modules (True is dark), quiet zone included, at level M; ValueError past version 40."""
+    import qrcode
+    from qrcode.constants import ERROR_CORRECT_M
+    from qrcode.exceptions import DataOverflowError
+
+    code = qrcode.QRCode(version=None, error_correction=ERROR_CORRECT_M, border=QUIET_ZONE)
     code.add_data(text)
-    code.make(fit=True)
+    try:
+        code.make(fit=True)
+    except DataOverflowError as exc:
+        raise ValueError(str(exc)) from exc
     return tuple(tuple(bool(module) for module in row) for row in code.get_matrix())
 
 
@@ -65,7 +69,7 @@ def render_qr(text: str, width: int, height: int) -> QRRender:
     """The code for `text` in a space of `width` × `height` cells, or the enlarge message. Cached per size."""
     try:
         matrix = module_matrix(text)
-    except (DataOverflowError, ValueError):  # past version 40 qrcode raises either, depending on the text
+    except ValueError:  # past version 40
         return QRRender(lines=(), needed=(0, 0), message=both("qr.enlarge"))
     needed = cells_needed(len(matrix))
     if needed[0] > width or needed[1] > height:
