@@ -1,14 +1,20 @@
-"""The kiosk App: modes, bindings, routing and the workers (scanner, sync, fold, clock). Logic is in Station.
+"""The kiosk App: modes, bindings, routing and the workers (scanner, sync, fold, roster). Logic is in Station.
 
 Locked down for a public place: no command palette, no inherited bindings (ctrl+q, ctrl+c, ctrl+p, ctrl+z do
 nothing), and leaving needs a duty PIN (F12 → exit).
+
+Cold start: the gate is drawn first; the roster, today's counters, the scanner and sync start after that first
+paint, and staff screens, sync (httpx) and QR codes (qrcode, Pillow) are imported when first used. A scan read
+while the roster loads is held and decided as soon as it is in, never refused for it.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import work
 from textual.app import App
@@ -23,15 +29,7 @@ from kiosk.models import DayCounts, Entry, Notice, Verdict
 from kiosk.notices import stale_since
 from kiosk.scanner import Rejected, Scanned, ScannerStatus, SerialReader, parse_scan
 from kiosk.station import Outcome, Shift, Station
-from screens.duty import DutyLoginDialog, DutyMenuDialog, ExitDialog
 from screens.gate import GateScreen, SyncView
-from screens.handover import HandoverScreen
-from screens.log import EntryLogScreen
-from screens.manual import ManualEntryScreen
-from screens.notices import NoticesScreen
-from screens.stats import StatsScreen
-from screens.temperature import TemperatureDialog
-from screens.visitor import VisitorScreen
 from screens.widgets.notice_qr import NoticeQR
 from storage.entries import EntryStore
 from storage.files import StoreError, StoreFullError
@@ -47,7 +45,9 @@ ReaderFactory = Callable[..., SerialReader]
 FOLD_EVERY = 30.0
 """Seconds between checks whether the journal should be folded into the chunk files."""
 NOTICES_SHOWN = 5
-
+PASS_POLL = 0.2
+"""Seconds between checks for cancellation while a sync pass runs (bounds how long quitting waits for it)."""
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -121,13 +121,17 @@ class KioskApp(App[int], inherit_bindings=False):
         reader_factory: ReaderFactory | None = None,
         syncer: Syncer | None = None,
         extra_keys: Sequence[ExtraKey] = (),
+        syncer_factory: Callable[[], Syncer] | None = None,
     ) -> None:
+        """`syncer_factory` builds the syncer in the sync worker (importing httpx there), when `syncer` is None."""
         super().__init__()
         self.config = config
         self.station = station
         self.notices = notices
         self.clock = clock
         self.syncer = syncer
+        self.syncer_factory = syncer_factory
+        self.sync_configured = syncer is not None or syncer_factory is not None
         self.language: Language = config.ui.language
         if reader_factory is None and config.scanner.port:
             reader_factory = _reader_from_config(config)
@@ -140,6 +144,8 @@ class KioskApp(App[int], inherit_bindings=False):
             )
         self.gate: GateScreen
         self._counts_ready = False
+        self._held: list[Scanned] = []
+        """Scans read while the roster loads, decided in order once it is in."""
         self.extra_keys = tuple(extra_keys)
         for index, extra in enumerate(self.extra_keys):
             self.bind(extra.key, f"extra_key({index})", description=extra.label, key_display=extra.key.upper())
@@ -151,17 +157,22 @@ class KioskApp(App[int], inherit_bindings=False):
             language=self.language, stale=self._stale(), id="notice-area",
         )
         self.gate = GateScreen(self.station, self.language, self.notice_area, scanner_status)
+        self.gate.roster_loading = not self.station.roster.loaded
         self.push_screen(self.gate)
         self.gate.sync = self._sync_view(self.syncer.status if self.syncer else None)
-        warnings = [*self.station.store.warnings, *self.station.roster.warnings, *self.notices.warnings]
-        if warnings:
-            self.gate.show_banner("\n".join(warnings))
-        self.set_interval(1.0, self._tick)
+        self._show_warnings()
+        self.call_after_refresh(self._start_workers)
+
+    def _start_workers(self) -> None:
+        """Everything that can wait for the first paint."""
         self.set_interval(FOLD_EVERY, self.fold_journal)
-        self.load_today()
+        if self.gate.roster_loading:
+            self.load_roster()
+        else:
+            self.load_today()
         if self.reader is not None:
             self.read_scans()
-        if self.syncer is not None:
+        if self.sync_configured:
             self.push_entries()
 
     def on_unmount(self) -> None:
@@ -180,15 +191,34 @@ class KioskApp(App[int], inherit_bindings=False):
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
     def push_entries(self) -> None:
         """Sync with the center every [center] sync_interval seconds (or after a backoff)."""
-        assert self.syncer is not None
         worker = get_current_worker()
-        while not worker.is_cancelled:
-            report = self.syncer.sync_once()
+        if self.syncer is None:
+            assert self.syncer_factory is not None
+            self.syncer = _abandonable(worker, self.syncer_factory)
+        while self.syncer is not None and not worker.is_cancelled:
+            report = _abandonable(worker, self.syncer.sync_once)
+            if report is None:
+                return
             self.post_message(SyncStatusChanged(self.syncer.status))
             self.post_message(NoticesRefreshed(self.notices.latest(NOTICES_SHOWN), self._stale()))
             deadline = self.clock.monotonic() + self.syncer.next_delay(report)
             while not worker.is_cancelled and self.clock.monotonic() < deadline:
                 worker.cancelled_event.wait(0.2)
+
+    @work(thread=True, exclusive=True, group="roster", exit_on_error=False)
+    def load_roster(self) -> None:
+        """Read the roster after the first paint; scans wait for it."""
+        self.station.roster.load()
+        self.call_from_thread(self._roster_loaded)
+
+    def _roster_loaded(self) -> None:
+        self.gate.roster_loading = False
+        self._show_warnings()
+        self.gate.redraw()
+        held, self._held = self._held, []
+        for scanned in held:
+            self.admit(scanned)
+        self.load_today()
 
     @work(thread=True, exclusive=True, group="fold", exit_on_error=False)
     def fold_journal(self) -> None:
@@ -227,6 +257,8 @@ class KioskApp(App[int], inherit_bindings=False):
             self.set_timer(1.0, self.read_scans)
         elif worker.group == "sync":
             self.set_timer(float(self.config.center.sync_interval), self.push_entries)
+        elif worker.group == "roster":
+            self._roster_loaded()  # an unreadable roster is an empty one: held scans are decided, not lost
 
     # -- scans -----------------------------------------------------------------------------------------
 
@@ -246,7 +278,14 @@ class KioskApp(App[int], inherit_bindings=False):
             self.reject(result)
 
     def admit(self, scanned: Scanned) -> None:
-        """Decide and record durably, then show; a store failure shows an alarm and no verdict."""
+        """Decide and record durably, then show; a store failure shows an alarm and no verdict.
+
+        While the roster loads the scan is held (and shown as waiting) until it is in.
+        """
+        if self.gate.roster_loading:
+            self._held.append(scanned)
+            self.gate.show_waiting()
+            return
         try:
             outcome = self.station.scan(scanned.person_id, scanned.method)
         except StoreFullError:
@@ -296,12 +335,14 @@ class KioskApp(App[int], inherit_bindings=False):
 
     def _stale(self) -> str | None:
         """Notices can only go stale when a center sends them."""
-        if self.syncer is None:
+        if not self.sync_configured:
             return None
         return stale_since(self.notices.last_refresh, self.clock.now(), self.config.notices.stale_after)
 
-    def _tick(self) -> None:
-        self.gate.tick(self.clock.now())
+    def _show_warnings(self) -> None:
+        warnings = [*self.station.store.warnings, *self.station.roster.warnings, *self.notices.warnings]
+        if warnings:
+            self.gate.show_banner("\n".join(warnings))
 
     def _refresh_sync(self) -> None:
         if self.syncer is None:
@@ -311,7 +352,7 @@ class KioskApp(App[int], inherit_bindings=False):
         if status is not None:
             return SyncView(status.online, status.pending, status.oldest_pending, configured=True)
         store = self.station.store
-        return SyncView(False, store.unsynced_count(), store.oldest_unsynced_at(), configured=False)
+        return SyncView(False, store.unsynced_count(), store.oldest_unsynced_at(), configured=self.sync_configured)
 
     # -- actions (function keys on the gate screen) ----------------------------------------------------
 
@@ -335,14 +376,27 @@ class KioskApp(App[int], inherit_bindings=False):
             if shift is not None:
                 self.action_staff(name)
 
+        from screens.duty import DutyLoginDialog
+
         self.push_screen(DutyLoginDialog(self.station, self.language), then)
 
     def _staff_screen(self, name: str) -> Screen[Any]:
+        """The staff screen `name`, its module imported only now (they are not needed to start the gate)."""
         station, language = self.station, self.language
         if name == "notices":
+            from screens.notices import NoticesScreen
+
             return NoticesScreen(self.notices, self.config.notices.allowed_domains, now=self.clock.now)
         if name == "handover":
+            from screens.handover import HandoverScreen
+
             return HandoverScreen(station, language, self.config.data_dir / "handover")
+        from screens.log import EntryLogScreen
+        from screens.manual import ManualEntryScreen
+        from screens.stats import StatsScreen
+        from screens.temperature import TemperatureDialog
+        from screens.visitor import VisitorScreen
+
         screens = {"temperature": TemperatureDialog, "manual": ManualEntryScreen, "visitor": VisitorScreen,
                    "log": EntryLogScreen, "stats": StatsScreen}
         return screens[name](station, language)
@@ -362,9 +416,13 @@ class KioskApp(App[int], inherit_bindings=False):
         self.run_extra_key(self.extra_keys[index])
 
     def action_duty_menu(self) -> None:
+        from screens.duty import DutyMenuDialog
+
         self.push_screen(DutyMenuDialog(self.station.shift is not None, self.language), self._duty_chosen)
 
     def _duty_chosen(self, choice: str | None) -> None:
+        from screens.duty import DutyLoginDialog, ExitDialog
+
         if choice == "open":
             self.push_screen(DutyLoginDialog(self.station, self.language), self._shift_opened)
         elif choice == "close" and self.station.shift is not None:
@@ -385,6 +443,28 @@ class KioskApp(App[int], inherit_bindings=False):
             self.exit(0)
 
 
+def _abandonable(worker: Worker[Any], call: Callable[[], T]) -> T | None:
+    """`call()` in a daemon thread, waited for while `worker` runs; None if the worker is cancelled first.
+
+    A request to a silent center blocks for [center] timeout, and closing the client from another thread does
+    not wake a blocked read. Python waits for worker threads at exit but not for daemon threads, so quitting
+    never waits for a pass (its journal writes are as safe as after a kill: the next start replays them).
+    """
+    done: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            done.set_result(call())
+        except BaseException as exc:  # handed to the worker, whose failure handler shows it
+            done.set_exception(exc)
+
+    threading.Thread(target=run, name="sync-pass", daemon=True).start()
+    while not worker.is_cancelled:
+        if wait([done], timeout=PASS_POLL).done:
+            return done.result()
+    return None
+
+
 def _reader_from_config(config: Config) -> ReaderFactory:
     def build(**callbacks: Any) -> SerialReader:
         return SerialReader.from_config(config.scanner, **callbacks)
@@ -397,13 +477,16 @@ def build_app(config: Config, clock: Clock | None = None, reader_factory: Reader
     clock = clock or SystemClock()
     data_dir = config.data_dir
     store = EntryStore(data_dir)
-    roster = RosterStore(data_dir)
+    roster = RosterStore(data_dir, load=False)  # loaded by the app after its first paint
     notices = NoticeStore(data_dir)
     station = Station(config, store, roster, clock)
-    syncer = None
+    syncer_factory = None
     if config.center.url:
-        from kiosk.sync import syncer_from_config
 
-        syncer = syncer_from_config(config, store, roster, notices, clock=clock.now)
-    return KioskApp(config, station, notices, clock, reader_factory=reader_factory, syncer=syncer)
+        def syncer_factory() -> Syncer:
+            from kiosk.sync import syncer_from_config
+
+            return syncer_from_config(config, store, roster, notices, clock=clock.now)
+
+    return KioskApp(config, station, notices, clock, reader_factory=reader_factory, syncer_factory=syncer_factory)
 

@@ -2,6 +2,11 @@
 
 It only presents: the app tells it what happened (`show_outcome`, `show_rejected`, status setters) and it sends
 what was typed at the gate up as `GateScreen.WedgeEntered`. Names and IDs are always masked.
+
+Layout: the status lines across the top; under them the verdict, the recent entries and today's counts on the
+left, and the notice code on the right over the full height, so that a phone can read a code of an 80-character
+URL (45 × 23 cells with its quiet zone) from 100 × 30 up. Below 100 columns the notice column narrows and
+the verdict keeps the room.
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ from kiosk.station import Outcome, Station
 SYMBOLS = {Verdict.ADMITTED: "✔", Verdict.DENIED: "✘", Verdict.REFERRED: "✚"}
 RECENT = 5
 """Entries listed under the verdict."""
-_LOOKS = ("-admitted", "-denied", "-referred", "-duplicate", "-rejected", "-idle")
+NARROW = 100
+"""Below this many columns the notice column gives way to the verdict."""
+_LOOKS = ("-admitted", "-denied", "-referred", "-duplicate", "-rejected", "-idle", "-waiting")
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,8 @@ class GateScreen(Screen[None], inherit_bindings=False):
         self.scanner_status = scanner_status
         """"connected", "reconnecting" or "keyboard"."""
         self.sync: SyncView | None = None
+        self.roster_loading = False
+        """The roster is still being read: scans wait, and a small status says so."""
         self.counts = DayCounts()
         self.recent: deque[Entry] = deque(maxlen=RECENT)
         """The last entries, newest first."""
@@ -92,8 +101,7 @@ class GateScreen(Screen[None], inherit_bindings=False):
         self.now = station.clock.now()
         self._verdict: tuple[str, Outcome | Rejected | None, str] = ("-idle", None, "")
         self._wedge = KeyboardWedge(max_length=station.config.scanner.max_line)
-        self._drawable = False
-        """Set once composed: the app may report things before that."""
+        self._composed = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -104,24 +112,34 @@ class GateScreen(Screen[None], inherit_bindings=False):
             yield Static(id="duty", markup=False)
         with Horizontal(id="links"):
             yield Static(id="scanner", markup=False)
+            yield Static(id="roster", markup=False)
             yield Static(id="sync", markup=False)
         yield Static(id="banner", markup=False)
-        with Vertical(id="verdict", classes="-idle"):
-            yield Static(id="verdict-main", markup=False)
-            yield Static(id="verdict-reason", markup=False)
-            yield Static(id="verdict-other", markup=False)
-            yield Static(id="verdict-person", markup=False)
-        with Horizontal(id="lower"):
-            with Vertical(id="recent-box"):
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                with Vertical(id="verdict", classes="-idle"):
+                    yield Static(id="verdict-main", markup=False)
+                    yield Static(id="verdict-reason", markup=False)
+                    yield Static(id="verdict-other", markup=False)
+                    yield Static(id="verdict-person", markup=False)
                 yield Static(id="recent-title", markup=False)
                 yield Static(id="recent", markup=False)
+                yield Static(id="counts", markup=False)
             yield self.notice_area
-        yield Static(id="counts", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self._drawable = True
+        self._composed = True
+        self.set_interval(1.0, self.tick)  # the screen's own timer: it stops before the widgets go
         self.redraw()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < NARROW, "-narrow")
+
+    @property
+    def _drawable(self) -> bool:
+        """Composed and not closing: the app may report things before the first paint or during teardown."""
+        return self._composed and self.is_running
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
@@ -157,6 +175,11 @@ class GateScreen(Screen[None], inherit_bindings=False):
             self.banner = None  # recording works again
         self.redraw()
 
+    def show_waiting(self) -> None:
+        """A scan was read while the roster loads: it is held, and decided when the roster is in."""
+        self._verdict = ("-waiting", None, "")
+        self.redraw()
+
     def show_rejected(self, rejected: Rejected) -> None:
         self._verdict = ("-rejected", rejected, "")
         self.redraw()
@@ -181,10 +204,11 @@ class GateScreen(Screen[None], inherit_bindings=False):
         self.redraw()
         self.refresh_bindings()
 
-    def tick(self, now: datetime) -> None:
-        self.now = now
+    def tick(self) -> None:
+        """Every second: the clock and the ages on the status lines."""
+        self.now = self.station.clock.now()
         if self._drawable:
-            self.query_one("#clock", Static).update(now.strftime("%Y-%m-%d %H:%M:%S"))
+            self.query_one("#clock", Static).update(self.now.strftime("%Y-%m-%d %H:%M:%S"))
             self._draw_status()
 
     def redraw(self) -> None:
@@ -223,6 +247,9 @@ class GateScreen(Screen[None], inherit_bindings=False):
         scanner = self.query_one("#scanner", Static)
         scanner.update(t(f"scanner.{self.scanner_status}", lang))
         scanner.set_class(self.scanner_status == ScannerStatus.RECONNECTING, "-warning")
+        roster = self.query_one("#roster", Static)
+        roster.display = self.roster_loading
+        roster.update(t("gate.loading", lang) if self.roster_loading else "")
         self.query_one("#sync", Static).update(self._sync_text())
 
     def _sync_text(self) -> str:
@@ -251,15 +278,19 @@ class GateScreen(Screen[None], inherit_bindings=False):
         panel = self.query_one("#verdict", Vertical)
         for name in _LOOKS:
             panel.set_class(name == look, name)
-        main, reason, other, person = self._verdict_lines(shown, person_id)
+        main, reason, other, person = self._verdict_lines(look, shown, person_id)
         self.query_one("#verdict-main", Static).update(main)
         self.query_one("#verdict-reason", Static).update(reason)
         self.query_one("#verdict-other", Static).update(other)
         self.query_one("#verdict-person", Static).update(person)
 
-    def _verdict_lines(self, shown: Outcome | Rejected | None, person_id: str) -> tuple[str, str, str, str]:
+    def _verdict_lines(
+        self, look: str, shown: Outcome | Rejected | None, person_id: str
+    ) -> tuple[str, str, str, str]:
         lang: Language = self.language
         other: Language = "en" if lang == "zh" else "zh"
+        if look == "-waiting":
+            return "…  " + t("gate.loading", lang), t("gate.loading", other), "", ""
         if isinstance(shown, Rejected):
             return "⚠  " + t("scan.rejected", lang), shown.message(lang), shown.message(other), ""
         if shown is None:

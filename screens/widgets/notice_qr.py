@@ -97,7 +97,7 @@ class NoticeQR(Widget):
         yield Static(id="notice-title", markup=False)
 
     def on_mount(self) -> None:
-        self._show_current()
+        self.call_after_refresh(self._show_current)  # the first code (and importing qrcode) after the first paint
         self.set_interval(1.0, self.tick)
 
     def show(self, notices: Sequence[Notice], stale: str | None = None) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
 import time
 import tty
 import uuid
@@ -119,3 +121,65 @@ def test_kiosk_run_in_tmux_takes_serial_and_typed_scans(tmp_path: Path, scanner_
         ("99999999", Method.KEYBOARD_SCAN, Verdict.DENIED),
     ]
     assert "scan_rejected" in audit
+
+
+@pytest.fixture
+def silent_center() -> Iterator[tuple[str, threading.Event]]:
+    """(url, accepted) of a center on loopback that accepts connections and never answers."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted = threading.Event()
+    held: list[socket.socket] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+            accepted.set()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}", accepted
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()
+
+
+def test_quitting_does_not_wait_for_a_silent_center(
+    tmp_path: Path, silent_center: tuple[str, threading.Event]
+) -> None:
+    tmux = require_tool("tmux")
+    url, accepted = silent_center
+    token = tmp_path / "token"
+    token.write_text("secret-token\n", encoding="utf-8")
+    token.chmod(0o600)
+    (tmp_path / "kiosk.toml").write_text(
+        f'[station]\nid = "tmux-02"\n[storage]\ndata_dir = "data"\n'
+        f'[center]\nurl = "{url}"\ntoken_file = "token"\ntimeout = 30\n'
+        f'[[security.duty]]\nstaff_id = "T1001"\nname = "王老师"\npin_hash = "{hash_pin(PIN)}"\n',
+        encoding="utf-8",
+    )
+    kiosk = Path(sys.executable).with_name("kiosk")
+    rc_file = tmp_path / "rc"
+    command = f"{kiosk} run --config {tmp_path / 'kiosk.toml'}; echo $? > {rc_file}"
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_ALLOW_SIGNALS"}
+    env |= {"TERM": "xterm-256color", "TMUX_TMPDIR": str(tmp_path)}
+    terminal = Terminal(tmux, command, env)
+    try:
+        terminal.wait_for(lambda s: "请刷卡" in s, "the gate")
+        assert accepted.wait(WAIT), "the kiosk never called the center"
+        terminal.keys("F12")
+        terminal.wait_for(lambda s: "退出程序" in s, "the duty menu")
+        terminal.keys("Tab", "Enter")
+        terminal.wait_for(lambda s: "输入值班 PIN" in s, "the exit dialog")
+        terminal.keys(PIN, "Enter")
+        start = time.monotonic()
+        while not rc_file.exists() and time.monotonic() - start < WAIT:
+            time.sleep(0.02)
+        took = time.monotonic() - start
+        assert rc_file.read_text().strip() == "0"
+        assert took < 2.0, f"quitting took {took:.2f} s while a sync request hung (timeout 30 s)"
+    finally:
+        terminal.kill()

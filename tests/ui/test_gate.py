@@ -5,19 +5,24 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
-from gatekit import PIN, STAFF_ID, make_app, scan, screen_text
+from gatekit import PIN, STAFF_ID, START, make_app, scan, screen_text, with_duty
 from textual.widgets import Input
 
+from kiosk.app import KioskApp
+from kiosk.clock import FrozenClock
 from kiosk.config import Config
 from kiosk.models import Direction, Entry, Method, Person, Verdict
-from kiosk.station import Shift
+from kiosk.station import Shift, Station
 from screens.duty import DutyLoginDialog, DutyMenuDialog, ExitDialog
 from screens.gate import GateScreen
 from storage.entries import EntryStore
 from storage.files import StoreFullError
+from storage.notices import NoticeStore
+from storage.roster import RosterStore
 
 SIZE = (100, 30)
 TODAY = "2026-11-28"
@@ -121,6 +126,50 @@ async def test_f9_switches_the_direction_that_scans_record(config: Config, peopl
     assert stored(config)[0].direction is Direction.OUT
 
 
+class SlowRoster(RosterStore):
+    """A roster that is read only when the test releases it, as a 50k roster takes its time."""
+
+    def __init__(self, config: Config, release: threading.Event) -> None:
+        super().__init__(config.data_dir, load=False)
+        self.release = release
+
+    def load(self) -> None:
+        self.release.wait(30)
+        super().load()
+
+
+async def test_a_scan_during_the_roster_load_waits_and_is_then_decided(
+    config: Config, people: tuple[Person, ...]
+) -> None:
+    RosterStore(config.data_dir).replace_all(people)
+    release = threading.Event()
+    clock = FrozenClock(START)
+    station = Station(with_duty(config), EntryStore(config.data_dir), SlowRoster(config, release), clock)
+    app = KioskApp(station.config, station, NoticeStore(config.data_dir), clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "请刷卡" in screen_text(app) and "名单加载中" in screen_text(app), "drawn before the roster is in"
+        await scan(pilot, "2023000101")
+        text = screen_text(app)
+        assert "名单加载中,请稍候" in text and "禁止通行" not in text and "不在名单中" not in text
+        assert app.station.store.last_seq == 0, "nothing recorded yet"
+        release.set()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "准予通行" in text and "名单加载中" not in text
+    assert [(e.person_id, e.verdict) for e in stored(config)] == [("2023000101", Verdict.ADMITTED)]
+
+
+async def test_the_clock_stops_with_the_gate_screen(config: Config, people: tuple[Person, ...]) -> None:
+    app = make_app(config, people)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        gate = app.gate
+    assert not gate.is_running
+    gate.tick()  # a tick during teardown draws nothing (it used to raise NoMatches('#clock'))
+
+
 class FullDiskStore(EntryStore):
     """A store on a full disk: every new entry is refused as the journal would refuse it (ENOSPC)."""
 
@@ -182,6 +231,8 @@ async def test_leaving_needs_a_right_duty_pin(config: Config, people: tuple[Pers
         await pilot.press(*PIN, "enter")
         await pilot.pause()
     assert app.return_code == 0
+    audit = EntryStore(config.data_dir).audit_of_day(TODAY)
+    assert [(r["kind"], r["detail"]) for r in audit] == [("pin_refused", "action=exit")], "a wrong PIN is audited"
 
 
 async def test_staff_screens_need_a_shift_and_a_wrong_pin_is_refused(
