@@ -138,7 +138,7 @@ class Database:
     """An engine on a schema of the current version, and a write transaction that serialises SQLite writers."""
 
     def __init__(self, url: str, connections: int = 40) -> None:
-        """`connections`: the most this process holds open to PostgreSQL (a quarter kept in the pool)."""
+        """`connections`: the most this process holds open to PostgreSQL, all kept in the pool once opened."""
         try:
             parsed = make_url(normalise_url(url))
         except ArgumentError as exc:
@@ -157,8 +157,9 @@ class Database:
                 )
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             else:
-                kept = max(1, connections // 4)
-                self.engine = create_engine(parsed, pool_size=kept, max_overflow=connections - kept, pool_pre_ping=True)
+                # No overflow: a connection beyond the pool is closed on return, and PostgreSQL forks a backend
+                # (milliseconds of CPU) for each new one; under load that was most of the server's work.
+                self.engine = create_engine(parsed, pool_size=connections, max_overflow=0, pool_pre_ping=True)
             _ensure_schema(self.engine)
         except SQLAlchemyError as exc:
             raise DatabaseError(f"无法打开数据库 / cannot open the database {parsed!r}: {_first_line(exc)}") from exc
