@@ -73,8 +73,8 @@ async def measure_latency(config_path: Path, master: int, scans: int) -> list[fl
     app = build_app(config)
     samples: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        while app.gate.scanner_status != "connected":
-            await asyncio.sleep(0.01)
+        while app.gate.scanner_status != "connected" or app.gate.roster_loading:
+            await asyncio.sleep(0.01)  # the roster is read after the first paint; scans before it are held
         for worker in [w for w in app.workers if w.group == "today"]:
             await worker.wait()  # today's counters are built once, off the scan path
         for i in range(scans):

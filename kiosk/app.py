@@ -3,9 +3,10 @@
 Locked down for a public place: no command palette, no inherited bindings (ctrl+q, ctrl+c, ctrl+p, ctrl+z do
 nothing), and leaving needs a duty PIN (F12 → exit).
 
-Cold start: the gate is drawn first; the roster, today's counters, the scanner and sync start after that first
-paint, and staff screens, sync (httpx) and QR codes (qrcode, Pillow) are imported when first used. A scan read
-while the roster loads is held and decided as soon as it is in, never refused for it.
+Cold start: the gate is drawn first; the roster, today's counters and sync start after that first paint (the
+scanner before it, so that no scan is lost), and staff screens, sync (httpx) and QR codes (qrcode, Pillow) are
+imported when first used. A scan read while the roster loads is held and decided as soon as it is in, never
+refused for it.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ ReaderFactory = Callable[..., SerialReader]
 FOLD_EVERY = 30.0
 """Seconds between checks whether the journal should be folded into the chunk files."""
 NOTICES_SHOWN = 5
+RECENT_READ_BACK = 4096
+"""Today's entries are read back at start for the recent list only up to this many: the store has no read of
+just the newest, and reading a busy day whole (40k entries) would cost ~55 MB; that list fills as people pass."""
 PASS_POLL = 0.2
 """Seconds between checks for cancellation while a sync pass runs (bounds how long quitting waits for it)."""
 T = TypeVar("T")
@@ -161,6 +165,8 @@ class KioskApp(App[int], inherit_bindings=False):
         self.push_screen(self.gate)
         self.gate.sync = self._sync_view(self.syncer.status if self.syncer else None)
         self._show_warnings()
+        if self.reader is not None:
+            self.read_scans()  # now: opening the port flushes its input, and a scan at the first paint must count
         self.call_after_refresh(self._start_workers)
 
     def _start_workers(self) -> None:
@@ -170,8 +176,6 @@ class KioskApp(App[int], inherit_bindings=False):
             self.load_roster()
         else:
             self.load_today()
-        if self.reader is not None:
-            self.read_scans()
         if self.sync_configured:
             self.push_entries()
 
@@ -227,10 +231,12 @@ class KioskApp(App[int], inherit_bindings=False):
 
     @work(thread=True, exclusive=True, group="today", exit_on_error=False)
     def load_today(self) -> None:
-        """Today's counters and last entries, read from the store once at start."""
+        """Today's counters and (on a quiet day) last entries, read from the store once at start."""
         store, today = self.station.store, self.clock.now().date().isoformat()
         counts = store.counts(today)
-        recent = list(reversed(store.entries_of_day(today)[-5:]))
+        recent: list[Entry] = []
+        if counts.admitted + counts.denied + counts.referred <= RECENT_READ_BACK:
+            recent = list(reversed(store.entries_of_day(today)[-5:]))
         self.call_from_thread(self._today_loaded, counts, recent)
 
     def _today_loaded(self, counts: DayCounts, recent: list[Entry]) -> None:

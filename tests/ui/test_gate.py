@@ -98,6 +98,20 @@ async def test_the_newest_entries_are_listed_first(config: Config, people: tuple
         assert "8888**06" in screen_text(app).split("最近通行")[1].splitlines()[1]
 
 
+async def test_todays_counts_and_last_entries_come_back_after_a_restart(
+    config: Config, people: tuple[Person, ...]
+) -> None:
+    app = make_app(config, people)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "2023000101")
+    app = make_app(config, people)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert [e.person_id for e in app.gate.recent] == ["2023000101"]
+        assert "今日  进 1  出 0" in screen_text(app)
+
+
 async def test_garbage_is_rejected_visibly_and_audited(config: Config, people: tuple[Person, ...]) -> None:
     app = make_app(config, people)
     async with app.run_test(size=SIZE) as pilot:
