@@ -151,8 +151,10 @@ def _import_roster(args: argparse.Namespace) -> int:
         print("文件有问题,未替换名单 / the file has problems: the roster was not replaced", file=sys.stderr)
         return EXIT_FAILURE
     version, changed = update(_database(args), found.people, args.replace)
-    print(f"已导入 {len(found.people)} 人,{changed} 人有变动,名单版本 {version}"
-          f" / imported {len(found.people)}, {changed} changed, roster version {version}")
+    print(
+        f"已导入 {len(found.people)} 人,{changed} 人有变动,名单版本 {version}"
+        f" / imported {len(found.people)}, {changed} changed, roster version {version}"
+    )
     return EXIT_FAILURE if found.problems else EXIT_OK
 
 
