@@ -116,6 +116,7 @@ def read_until(fd: int, needle: bytes, deadline: float, seen: bytearray) -> floa
 
 def scenario_cold_start(work: Path) -> dict[str, object]:
     data = prepare(work, "cold")
+    os.sync()  # the 449 MB copy is written back now, not while the kiosk starts
     scanner_master, scanner_slave = os.openpty()
     tty.setraw(scanner_master)
     config = write_config(work, data, os.ttyname(scanner_slave))
