@@ -55,3 +55,15 @@ def test_the_probe_would_see_textual() -> None:
     probe = "import sys, textual.app; print('textual' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.stdout.strip() == "True", result.stderr
+
+
+LATER = ("httpx", "qrcode", "PIL", "kiosk.sync", "screens.duty", "screens.handover", "screens.log", "screens.manual",
+         "screens.notices", "screens.stats", "screens.temperature", "screens.unmask", "screens.visitor")
+"""Imported when first used, never to start the gate: each costs cold-start time (bench/RESULTS.md, ## gate)."""
+
+
+def test_importing_the_app_leaves_what_the_first_paint_does_not_need() -> None:
+    probe = f"import sys, kiosk.app; print(sorted(m for m in {LATER!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]", f"kiosk.app imports {result.stdout.strip()}"
