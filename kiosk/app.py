@@ -46,9 +46,6 @@ ReaderFactory = Callable[..., SerialReader]
 FOLD_EVERY = 30.0
 """Seconds between checks whether the journal should be folded into the chunk files."""
 NOTICES_SHOWN = 5
-RECENT_READ_BACK = 4096
-"""Today's entries are read back at start for the recent list only up to this many: the store has no read of
-just the newest, and reading a busy day whole (40k entries) would cost ~55 MB; that list fills as people pass."""
 PASS_POLL = 0.2
 """Seconds between checks for cancellation while a sync pass runs (bounds how long quitting waits for it)."""
 T = TypeVar("T")
@@ -163,7 +160,9 @@ class KioskApp(App[int], inherit_bindings=False):
         self.gate = GateScreen(self.station, self.language, self.notice_area, scanner_status)
         self.gate.roster_loading = not self.station.roster.loaded
         self.push_screen(self.gate)
-        self.gate.sync = self._sync_view(self.syncer.status if self.syncer else None)
+        # The store's own counts come after the first paint (with the roster): nothing on disk is read before it.
+        status = self.syncer.status if self.syncer else None
+        self.gate.sync = self._sync_view(status) if status else SyncView(False, 0, None, self.sync_configured)
         self._show_warnings()
         if self.reader is not None:
             self.read_scans()  # now: opening the port flushes its input, and a scan at the first paint must count
@@ -211,12 +210,14 @@ class KioskApp(App[int], inherit_bindings=False):
 
     @work(thread=True, exclusive=True, group="roster", exit_on_error=False)
     def load_roster(self) -> None:
-        """Read the roster after the first paint; scans wait for it."""
+        """Read the store's indexes and the roster after the first paint; scans wait for them."""
+        self.station.store.load()
         self.station.roster.load()
         self.call_from_thread(self._roster_loaded)
 
     def _roster_loaded(self) -> None:
         self.gate.roster_loading = False
+        self._refresh_sync()
         self._show_warnings()
         self.gate.redraw()
         held, self._held = self._held, []
@@ -231,13 +232,9 @@ class KioskApp(App[int], inherit_bindings=False):
 
     @work(thread=True, exclusive=True, group="today", exit_on_error=False)
     def load_today(self) -> None:
-        """Today's counters and (on a quiet day) last entries, read from the store once at start."""
+        """Today's counters and last entries, read from the store once at start."""
         store, today = self.station.store, self.clock.now().date().isoformat()
-        counts = store.counts(today)
-        recent: list[Entry] = []
-        if counts.admitted + counts.denied + counts.referred <= RECENT_READ_BACK:
-            recent = list(reversed(store.entries_of_day(today)[-5:]))
-        self.call_from_thread(self._today_loaded, counts, recent)
+        self.call_from_thread(self._today_loaded, store.counts(today), store.latest(today, 5))
 
     def _today_loaded(self, counts: DayCounts, recent: list[Entry]) -> None:
         self._counts_ready = True
@@ -482,8 +479,8 @@ def build_app(config: Config, clock: Clock | None = None, reader_factory: Reader
     """Open the stores in the config's data directory, build the Station and the App (and the syncer if set)."""
     clock = clock or SystemClock()
     data_dir = config.data_dir
-    store = EntryStore(data_dir)
-    roster = RosterStore(data_dir, load=False)  # loaded by the app after its first paint
+    store = EntryStore(data_dir, load=False)  # both loaded by the app after its first paint
+    roster = RosterStore(data_dir, load=False)
     notices = NoticeStore(data_dir)
     station = Station(config, store, roster, clock)
     syncer_factory = None

@@ -128,7 +128,8 @@ class _SeqIndex:
 class EntryStore:
     """Durable, multi-process-safe storage of gate entries. Thread-safe."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, load: bool = True) -> None:
+        """Open the store in `data_dir`; with load=False the indexes are read by `load()` or the first call."""
         self.root = ensure_private_dir(Path(data_dir))
         self.entries_dir = ensure_private_dir(self.root / "entries")
         self.audit_dir = ensure_private_dir(self.root / "audit")
@@ -139,10 +140,13 @@ class EntryStore:
         self._journal = Journal(self.root / "journal.jsonl")
         self._meta_path = self.root / "meta.json"
         self._chunk_cache: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
-        with self._locked(refresh=False):
-            for folder in (self.root, self.entries_dir, self.audit_dir):
-                remove_stale_temp_files(folder)
-            self._load()
+        if load:
+            self.load()
+
+    def load(self) -> None:
+        """Read the indexes now (the gate does it after its first paint); any call does it if not done yet."""
+        with self._locked():
+            pass
 
     def close(self) -> None:
         with self._mutex:
@@ -272,6 +276,25 @@ class EntryStore:
                 self._tallies[day] = tally
                 return tally.counts()
 
+    def latest(self, day: str, count: int) -> list[Entry]:
+        """The newest `count` entries of `day`, newest first, reading only the day's last chunk files."""
+        with self._locked():
+            names = sorted((n for n in self._chunks if n.startswith(day + ".")), reverse=True)
+            recent = {e.entry_id: e for e in self._journal_entries.values() if e.day == day}
+        found: dict[str, Entry] = {}
+        for name in names:
+            if len(found) >= count:
+                break
+            docs = sorted(self._read_tiny(self._chunk_path(name)).get("entries", {}).values(),
+                          key=lambda doc: doc["seq"], reverse=True)
+            for doc in docs[:count]:
+                found[doc["entry_id"]] = Entry.from_dict(doc)
+        for entry_id, entry in recent.items():  # newer revisions and entries not folded yet
+            old = found.get(entry_id)
+            if old is None or old.revision <= entry.revision:
+                found[entry_id] = entry
+        return sorted(found.values(), key=lambda e: e.seq, reverse=True)[:count]
+
     def _documents_of_day(self, day: str) -> list[dict[str, Any]]:
         """The stored documents of a day's entries, newest revision of each, in sequence order; do not modify.
 
@@ -382,19 +405,22 @@ class EntryStore:
     # -- internals -------------------------------------------------------------------------------------
 
     @contextmanager
-    def _locked(self, refresh: bool = True) -> Iterator[None]:
+    def _locked(self) -> Iterator[None]:
         with self._mutex:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             try:
-                if refresh:
-                    self._refresh()
+                self._refresh()
                 yield
             finally:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     def _refresh(self) -> None:
-        """Catch up with what other processes wrote since we last held the lock."""
-        if self._journal.replaced():
+        """Catch up with what other processes wrote since we last held the lock (the first time: everything)."""
+        if self._journal.fd < 0:
+            for folder in (self.root, self.entries_dir, self.audit_dir):
+                remove_stale_temp_files(folder)
+            self._load()
+        elif self._journal.replaced():
             self._load()
         else:
             for record in self._journal.tail():

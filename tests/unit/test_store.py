@@ -620,3 +620,24 @@ def test_temp_files_of_killed_writers_are_removed_on_open(tmp_path: Path, make_e
     assert not left_over.exists()
     assert live.exists(), "a temp file of a live process is still being written"
     assert reopened.record(make_entry()).seq == 1
+
+
+def test_latest_reads_the_newest_entries_of_a_day(store: EntryStore, make_entry: MakeEntry) -> None:
+    recorded = [store.record(make_entry(person_id=f"P{i}")) for i in range(10)]
+    store.fold()
+    amended = store.record(recorded[8].amended(verdict=Verdict.REFERRED))
+    newer = store.record(make_entry(person_id="P10"))
+    latest = store.latest("2026-11-28", 3)
+    assert [e.seq for e in latest] == [newer.seq, recorded[9].seq, amended.seq]
+    assert latest[2].verdict is Verdict.REFERRED
+    assert store.latest("2026-11-27", 3) == []
+
+
+def test_a_deferred_store_reads_its_indexes_on_load_or_first_use(tmp_path: Path, make_entry: MakeEntry) -> None:
+    data = tmp_path / "data"
+    first = EntryStore(data)
+    first.record(make_entry())
+    first.close()
+    deferred = EntryStore(data, load=False)
+    assert deferred.unsynced_count() == 1
+    assert deferred.record(make_entry()).seq == 2
