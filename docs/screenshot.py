@@ -31,7 +31,7 @@ OUTPUT = Path(__file__).resolve().with_name("gate.svg")
 START = datetime(2020, 2, 17, 7, 42, 5, tzinfo=timezone(timedelta(hours=8)))
 """A morning of the first week the dormitories reopened."""
 SIZE = (160, 48)
-"""Large enough for the notice's QR code beside the recent entries."""
+"""Large enough for the notice's QR code beside the verdict."""
 
 
 async def draw(data_dir: Path) -> str:
