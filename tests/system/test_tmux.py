@@ -14,11 +14,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from qrscreen import decode_screen
 from servers import require_tool
 
-from kiosk.models import Method, Person, Role, Verdict
+from kiosk.models import Method, Notice, Person, Role, Verdict
 from kiosk.pins import hash_pin
 from storage.entries import EntryStore
+from storage.notices import NoticeStore
 from storage.roster import RosterStore
 
 PIN = "1357"
@@ -181,5 +183,23 @@ def test_quitting_does_not_wait_for_a_silent_center(
         took = time.monotonic() - start
         assert rc_file.read_text().strip() == "0"
         assert took < 2.0, f"quitting took {took:.2f} s while a sync request hung (timeout 30 s)"
+    finally:
+        terminal.kill()
+
+
+def test_the_notice_code_in_a_real_terminal_decodes_to_its_url(tmp_path: Path) -> None:
+    """What a phone sees: the gate's QR code read back from tmux's screen (plain text, no colours)."""
+    tmux = require_tool("tmux")
+    url = "https://news.bnu.edu.cn/zx/ttgz/2020-01-31/letter.html"
+    (tmp_path / "kiosk.toml").write_text('[station]\nid = "tmux-qr"\n[storage]\ndata_dir = "data"\n', encoding="utf-8")
+    NoticeStore(tmp_path / "data").add(
+        Notice("n1", "致全校党(团)组织和全体党(团)员、干部的一封信", url, "2020-01-31T12:00:00+08:00", "党委宣传部")
+    )
+    kiosk = Path(sys.executable).with_name("kiosk")
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_ALLOW_SIGNALS"}
+    env |= {"TERM": "xterm-256color", "TMUX_TMPDIR": str(tmp_path)}
+    terminal = Terminal(tmux, f"{kiosk} run --config {tmp_path / 'kiosk.toml'}", env)
+    try:
+        terminal.wait_for(lambda s: decode_screen(s.splitlines()) == url, "a notice code that decodes to its URL")
     finally:
         terminal.kill()
