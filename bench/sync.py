@@ -52,7 +52,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from kiosk.config import CenterConfig  # noqa: E402
 from kiosk.models import Direction, Entry, Method, Reason, Role, Verdict, new_entry_id  # noqa: E402
-from kiosk.sync import Syncer, wire_entry  # noqa: E402
+from kiosk.sync import Syncer  # noqa: E402
 from storage.entries import EntryStore  # noqa: E402
 from storage.notices import NoticeStore  # noqa: E402
 from storage.roster import RosterStore  # noqa: E402
@@ -213,7 +213,7 @@ def ingest(center: Center, db: str, count: int) -> Row:
         station_id = f"ingest-{n}"
         token = center.add_station(station_id)
         for first in range(1, count // INGEST_CLIENTS + 1, INGEST_BATCH):
-            batch = [wire_entry(entry(station_id, seq, now)) for seq in range(first, first + INGEST_BATCH)]
+            batch = [entry(station_id, seq, now).to_dict() for seq in range(first, first + INGEST_BATCH)]
             pushes.append((station_id, token, json.dumps({"entries": batch}).encode()))
 
     def post(push: tuple[str, str, bytes]) -> bool:
@@ -269,7 +269,7 @@ def many_stations(center: Center, db: str, prefix: str, stations: int, pushes: i
         headers = {"Authorization": f"Bearer {center.add_station(station_id)}", "Content-Type": "application/json"}
         bodies = [
             json.dumps(
-                {"entries": [wire_entry(entry(station_id, k * PER_PUSH + i + 1, now)) for i in range(PER_PUSH)]}
+                {"entries": [entry(station_id, k * PER_PUSH + i + 1, now).to_dict() for i in range(PER_PUSH)]}
             ).encode()
             for k in range(pushes)
         ]
