@@ -8,12 +8,11 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 from servers import require_tool
 from sqlalchemy import create_engine, text
+from tmux_terminal import Terminal
 
 from kiosk.demo import DEMO_PIN, DEMO_STATION_ID, demo_examples, demo_people
 from kiosk.privacy import mask_id
@@ -92,35 +91,6 @@ def test_headless_demo_records_scans_and_every_one_reaches_the_center(tmp_path: 
     assert check.returncode == 0, check.stderr
 
 
-class Terminal:
-    """One tmux server on its own socket, running one command in a 120×40 window."""
-
-    def __init__(self, tmux: str, command: str, env: dict[str, str]) -> None:
-        self.base = [tmux, "-L", f"kiosk-demo-{uuid.uuid4().hex[:12]}"]
-        self.env = env
-        subprocess.run([*self.base, "-f", "/dev/null", "new-session", "-d", "-x", "120", "-y", "40", command],
-                       check=True, env=env)
-
-    def screen(self) -> str:
-        return subprocess.run([*self.base, "capture-pane", "-p"], capture_output=True, text=True, env=self.env).stdout
-
-    def keys(self, *keys: str) -> None:
-        subprocess.run([*self.base, "send-keys", *keys], check=True, env=self.env)
-
-    def wait_for(self, test: Callable[[str], bool], what: str) -> str:
-        deadline = time.monotonic() + WAIT
-        while True:
-            shown = self.screen()
-            if test(shown):
-                return shown
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what} never appeared; the screen:\n{shown}")
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        subprocess.run([*self.base, "kill-server"], capture_output=True, env=self.env)
-
-
 def sync_state(screen: str) -> str:
     """The sync status at the end of the gate's third line: 在线 (online) or 离线 (offline), with what waits."""
     lines = screen.splitlines()
@@ -135,7 +105,7 @@ def test_interactive_demo_in_tmux_scans_goes_offline_catches_up_and_exits_with_t
     env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_ALLOW_SIGNALS"}
     env |= {"TERM": "xterm-256color", "TMUX_TMPDIR": str(tmp_path)}
     # The shell stays after the demo so that its last lines can be read.
-    terminal = Terminal(tmux, f"{KIOSK} demo --dir {directory}; echo $? > {rc_file}; sleep 60", env)
+    terminal = Terminal(tmux, f"{KIOSK} demo --dir {directory}; echo $? > {rc_file}; sleep 60", env, wait=WAIT)
     try:
         intro = terminal.wait_for(lambda s: "press Enter to open the gate" in s, "the introduction")
         assert f"PIN: {DEMO_PIN}" in intro and examples.admitted.person_id in intro

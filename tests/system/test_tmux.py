@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 import sys
 import threading
 import time
 import tty
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from qrscreen import decode_screen
 from servers import require_tool
+from tmux_terminal import Terminal
 
 from kiosk.models import Method, Notice, Person, Role, Verdict
 from kiosk.pins import hash_pin
@@ -26,36 +25,6 @@ from storage.roster import RosterStore
 PIN = "1357"
 WAIT = 15.0
 """Generous bound for a cold start on a loaded 2-core machine."""
-
-
-class Terminal:
-    """One tmux server on its own socket, running one command in a 120×40 window."""
-
-    def __init__(self, tmux: str, command: str, env: dict[str, str]) -> None:
-        self.base = [tmux, "-L", f"kiosk-test-{uuid.uuid4().hex[:12]}"]
-        self.env = env
-        subprocess.run([*self.base, "-f", "/dev/null", "new-session", "-d", "-x", "120", "-y", "40", command],
-                       check=True, env=env)
-
-    def screen(self) -> str:
-        done = subprocess.run([*self.base, "capture-pane", "-p"], capture_output=True, text=True, env=self.env)
-        return done.stdout
-
-    def keys(self, *keys: str) -> None:
-        subprocess.run([*self.base, "send-keys", *keys], check=True, env=self.env)
-
-    def wait_for(self, test: Callable[[str], bool], what: str) -> str:
-        deadline = time.monotonic() + WAIT
-        while True:
-            shown = self.screen()
-            if test(shown):
-                return shown
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what} never appeared; the screen:\n{shown}")
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        subprocess.run([*self.base, "kill-server"], capture_output=True, env=self.env)
 
 
 @pytest.fixture
