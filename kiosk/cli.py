@@ -54,9 +54,17 @@ def _hash_pin(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMAND_MODULES = ("kiosk.commands", "kiosk.sync_cli", "kiosk.center.cli", "kiosk.notice_cli", "kiosk.run_cli",
-                   "kiosk.demo_cli")
-"""Modules that add subcommands: each has `register(sub)` and uses `add_command`."""
+COMMAND_MODULES = {
+    "roster": "kiosk.commands",
+    "export": "kiosk.commands",
+    "purge": "kiosk.commands",
+    "sync": "kiosk.sync_cli",
+    "center": "kiosk.center.cli",
+    "notices": "kiosk.notice_cli",
+    "run": "kiosk.run_cli",
+    "demo": "kiosk.demo_cli",
+}
+"""Which module adds each subcommand (its `register(sub)`, using `add_command`)."""
 
 
 def add_command(sub: argparse._SubParsersAction, name: str, help: str, handler: Handler) -> argparse.ArgumentParser:
@@ -67,20 +75,22 @@ def add_command(sub: argparse._SubParsersAction, name: str, help: str, handler: 
     return command
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser for every subcommand, or only for `command` when it is known (the gate starts faster)."""
     parser = argparse.ArgumentParser(prog="kiosk", description="Campus duty-station kiosk / 校园值守终端")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_command(sub, "check-config", "validate the config file and say what is wrong", _check_config)
     pin = add_command(sub, "hash-pin", "make a PIN hash for [[security.duty]] in kiosk.toml", _hash_pin)
     pin.add_argument("--stdin", action="store_true", help="read the PIN from standard input (for scripts)")
-    for module in COMMAND_MODULES:
+    modules = [COMMAND_MODULES[command]] if command in COMMAND_MODULES else COMMAND_MODULES.values()
+    for module in dict.fromkeys(modules):
         importlib.import_module(module).register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     try:
         handler: Handler = args.handler
         return handler(args)
