@@ -5,14 +5,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from kiosk.i18n import Language, t
 from kiosk.models import Direction, Entry, Verdict
-from kiosk.privacy import mask_id, mask_name
 from kiosk.station import Station
-from screens.unmask import UnmaskDialog
+from screens.unmask import UnmaskingScreen
 
 PAGE = 100
 """Rows in the table at once: DataTable has no lazy loading."""
@@ -30,7 +28,7 @@ def matching(entries: list[Entry], verdict: str, direction: str, text: str) -> l
     ]
 
 
-class EntryLogScreen(Screen[None]):
+class EntryLogScreen(UnmaskingScreen[None]):
     """Read-only; PageUp/PageDown turn pages, Ctrl+U asks a duty PIN to show names and IDs in full."""
 
     CSS_PATH = "log.tcss"
@@ -38,7 +36,6 @@ class EntryLogScreen(Screen[None]):
         Binding("escape", "close", show=False),
         Binding("pageup", "page(-1)", show=False, priority=True),
         Binding("pagedown", "page(1)", show=False, priority=True),
-        Binding("ctrl+u", "unmask", show=False, priority=True),
     ]
 
     def __init__(self, station: Station, language: Language) -> None:
@@ -49,7 +46,6 @@ class EntryLogScreen(Screen[None]):
         self.entries: list[Entry] = []
         self.shown: list[Entry] = []
         self.page = 0
-        self.unmasked = False
 
     def compose(self) -> ComposeResult:
         lang = self.language
@@ -100,10 +96,11 @@ class EntryLogScreen(Screen[None]):
 
     def _row(self, entry: Entry) -> tuple[str, ...]:
         lang = self.language
+        name, person_id = self.show(entry.name, entry.person_id)
         return (
             entry.captured_at[11:19],
-            entry.person_id if self.unmasked else mask_id(entry.person_id),
-            entry.name if self.unmasked else mask_name(entry.name),
+            person_id,
+            name,
             t(f"officer.role.{entry.role}", lang),
             t(f"officer.dir.{entry.direction}", lang),
             t(f"officer.verdict.{entry.verdict}", lang),
@@ -138,14 +135,8 @@ class EntryLogScreen(Screen[None]):
             case _:
                 self.action_close()
 
-    def action_unmask(self) -> None:
-        self.app.push_screen(UnmaskDialog(self.station, self.language), self._unmasked)
-
-    def _unmasked(self, right: bool | None) -> None:
-        if right:
-            self.unmasked = True
-            self.query_one("#unmask", Button).label = t("officer.unmasked", self.language)
-            self.show_page()
+    def show_people(self) -> None:
+        self.show_page()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -9,31 +9,28 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from kiosk.i18n import Language, both, t
 from kiosk.models import Method, Person
-from kiosk.privacy import mask_id, mask_name
 from kiosk.station import Outcome, Station
-from screens.unmask import UnmaskDialog
+from screens.unmask import UnmaskingScreen
 
 LIMIT = 20
 """People listed at most: the officer types more to narrow."""
 
 
-class ManualEntryScreen(Screen[Outcome | None]):
+class ManualEntryScreen(UnmaskingScreen[Outcome | None]):
     """Search as you type, choose one, record with `Method.TYPED`; dismisses with the outcome (None: nothing)."""
 
     CSS_PATH = "manual.tcss"
-    BINDINGS = [Binding("escape", "close", show=False), Binding("ctrl+u", "unmask", show=False, priority=True)]
+    BINDINGS = [Binding("escape", "close", show=False)]
 
     def __init__(self, station: Station, language: Language) -> None:
         super().__init__()
         self.station = station
         self.language = language
-        self.unmasked = False
         self.found: list[Person] = []
 
     def compose(self) -> ComposeResult:
@@ -71,8 +68,7 @@ class ManualEntryScreen(Screen[Outcome | None]):
         self.query_one("#status", Static).update(status)
 
     def _label(self, person: Person) -> str:
-        name = person.name if self.unmasked else mask_name(person.name)
-        person_id = person.person_id if self.unmasked else mask_id(person.person_id)
+        name, person_id = self.show(person.name, person.person_id)
         role = t(f"officer.role.{person.role}", self.language)
         return "  ".join(part for part in (name, person_id, role, person.campus, person.dorm) if part)
 
@@ -94,14 +90,8 @@ class ManualEntryScreen(Screen[Outcome | None]):
         else:
             self.action_close()
 
-    def action_unmask(self) -> None:
-        self.app.push_screen(UnmaskDialog(self.station, self.language), self._unmasked)
-
-    def _unmasked(self, right: bool | None) -> None:
-        if right:
-            self.unmasked = True
-            self.query_one("#unmask", Button).label = t("officer.unmasked", self.language)
-            self._show_found(bool(self.query_one("#search", Input).value.strip()))
+    def show_people(self) -> None:
+        self._show_found(bool(self.query_one("#search", Input).value.strip()))
 
     def action_close(self) -> None:
         self.dismiss(None)

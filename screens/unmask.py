@@ -1,14 +1,18 @@
-"""`UnmaskDialog`: a duty officer's PIN before personal data is shown in full; returns whether it was right."""
+"""`UnmaskDialog`: a duty officer's PIN before personal data is shown in full; returns whether it was right.
+
+`UnmaskingScreen`: the base of staff screens that list people masked until that PIN.
+"""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.screen import ModalScreen, Screen, ScreenResultType
+from textual.widgets import Button, Input, Label, Static
 
 from kiosk.i18n import Language, both, t
+from kiosk.privacy import mask_id, mask_name
 from kiosk.station import Station
 
 
@@ -39,3 +43,34 @@ class UnmaskDialog(ModalScreen[bool]):
 
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+class UnmaskingScreen(Screen[ScreenResultType]):
+    """Names and IDs masked until a duty officer's PIN (Ctrl+U or the `#unmask` button); then in full until closed.
+
+    Subclasses set `station` and `language`, have a `#unmask` button and redraw in `show_people`.
+    """
+
+    BINDINGS = [Binding("ctrl+u", "unmask", show=False, priority=True)]
+    station: Station
+    language: Language
+    unmasked = False
+
+    def show(self, name: str, person_id: str) -> tuple[str, str]:
+        """The name and ID as this screen may show them now."""
+        if self.unmasked:
+            return name, person_id
+        return mask_name(name), mask_id(person_id)
+
+    def show_people(self) -> None:
+        """Redraw whatever shows names and IDs."""
+        raise NotImplementedError
+
+    def action_unmask(self) -> None:
+        self.app.push_screen(UnmaskDialog(self.station, self.language), self._unmasked)
+
+    def _unmasked(self, right: bool | None) -> None:
+        if right:
+            self.unmasked = True
+            self.query_one("#unmask", Button).label = t("officer.unmasked", self.language)
+            self.show_people()
