@@ -23,13 +23,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from kiosk.clock import Clock, SystemClock, iso
-from kiosk.config import Config
-from kiosk.i18n import Language, both, t
-from kiosk.models import DayCounts, Entry, Notice, Verdict
-from kiosk.notices import stale_since
-from kiosk.scanner import Rejected, Scanned, ScannerStatus, SerialReader, parse_scan
-from kiosk.station import Outcome, Shift, Station
+from kiosk.domain.clock import Clock, SystemClock, iso
+from kiosk.domain.config import Config
+from kiosk.domain.i18n import Language, both, t
+from kiosk.domain.models import DayCounts, Entry, Notice, Verdict
+from kiosk.domain.notices import stale_since
+from kiosk.station.scanner import Rejected, Scanned, ScannerStatus, SerialReader, parse_scan
+from kiosk.station.station import Outcome, Shift, Station
 from screens.gate import GateScreen, SyncView
 from screens.widgets.notice_qr import NoticeQR
 from storage.entries import EntryStore
@@ -38,7 +38,7 @@ from storage.notices import NoticeStore
 from storage.roster import RosterStore
 
 if TYPE_CHECKING:
-    from kiosk.sync import Syncer, SyncStatus
+    from kiosk.station.sync import Syncer, SyncStatus
 
 ReaderFactory = Callable[..., SerialReader]
 """Builds the reader from keyword callbacks on_scan, on_rejected, on_status (SerialReader.from_config's)."""
@@ -487,7 +487,7 @@ def build_app(config: Config, clock: Clock | None = None, reader_factory: Reader
     if config.center.url:
 
         def syncer_factory() -> Syncer:
-            from kiosk.sync import syncer_from_config
+            from kiosk.station.sync import syncer_from_config
 
             return syncer_from_config(config, store, roster, notices, clock=clock.now)
 
