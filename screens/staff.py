@@ -11,14 +11,14 @@ from textual.screen import Screen
 
 from kiosk.domain.i18n import Language
 from kiosk.station.station import Station
-from storage.notices import NoticeStore
+from screens.notices import NoticeSource
 
 
 def staff_screen(
     name: str,
     station: Station,
     language: Language,
-    notices: NoticeStore,
+    notices: NoticeSource,
     allowed_domains: tuple[str, ...],
     now: Callable[[], datetime],
     handover_dir: Path,
