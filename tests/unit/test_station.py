@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import datetime
 
 import pytest
-from conftest import PEOPLE  # noqa: I001
 
 from kiosk.domain.clock import FrozenClock
 from kiosk.domain.config import Config, RulesConfig
@@ -17,7 +16,8 @@ from storage.entries import EntryStore
 from storage.roster import RosterStore
 
 START_CLOCK = "2026-11-28T07:30:00+08:00"
-ZHANG, OUYANG = PEOPLE[0].person_id, PEOPLE[1].person_id
+ZHANG, OUYANG = "2023000101", "2023000102"
+"""张三 and 欧阳娜娜 on the shared roster (tests/conftest.py: PEOPLE)."""
 
 
 @pytest.fixture
