@@ -63,3 +63,8 @@ def test_a_type_error_is_caught(tmp_path: Path) -> None:
     result = _run("mypy", "kiosk/domain/privacy.py", cwd=tree)
     assert result.returncode != 0
     assert "kiosk/domain/privacy.py" in result.stdout and "return-value" in result.stdout
+
+
+def test_lint_is_clean() -> None:
+    result = _run("ruff", "check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
