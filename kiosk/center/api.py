@@ -135,7 +135,9 @@ def receive_entries(receiver: entries.Receiver, station_id: str, body: bytes) ->
 @stations_api.post("/heartbeat", response_model=HeartbeatReply)
 def heartbeat(station_id: str, body: HeartbeatIn, db: Db, _: StationCaller) -> HeartbeatReply:
     """Tell the center the station is alive and how much it has not sent yet."""
-    now = stations.heartbeat(db, station_id, body.clock, body.pending, body.oldest_pending, body.version)
+    now = stations.heartbeat(
+        db, station_id, body.clock, body.pending, body.oldest_pending, body.version, body.refused_notices
+    )
     return HeartbeatReply(server_time=iso_utc(now) or "")
 
 

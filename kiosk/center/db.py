@@ -27,11 +27,12 @@ from sqlalchemy import (
     create_engine,
     event,
     select,
+    text,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Raise with every change to the tables below (and teach `_ensure_schema` to migrate)."""
 
 metadata = MetaData()
@@ -51,6 +52,7 @@ stations = Table(
     Column("pending_reported", Integer),
     Column("oldest_pending", Text),
     Column("app_version", Text),
+    Column("refused_notices", Text),  # JSON list of notice ids the station's allowlist refuses (version 2)
 )
 
 admins = Table(
@@ -215,6 +217,10 @@ def _ensure_schema(engine: Engine) -> None:
         with engine.begin() as conn:
             metadata.create_all(conn)
             conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
+    elif found == 1:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE stations ADD COLUMN refused_notices TEXT"))
+            conn.execute(schema_version.update().values(version=SCHEMA_VERSION))
     elif found > SCHEMA_VERSION:
         raise DatabaseError(
             f"数据库结构版本 {found} 比本程序支持的 {SCHEMA_VERSION} 新,请升级中心程序"

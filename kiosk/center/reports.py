@@ -78,6 +78,7 @@ def completeness(db: Database, silent_minutes: int) -> CompletenessReply:
                 gaps=gaps.get(station["station_id"], []),
                 last_heartbeat=iso_utc(station["last_heartbeat"]),
                 pending_reported=station["pending_reported"],
+                refused_notices=json.loads(station["refused_notices"] or "[]"),
                 silent=not contacts or max(contacts) < quiet_since,
             )
         )

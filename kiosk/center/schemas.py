@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -35,6 +35,9 @@ class HeartbeatIn(BaseModel):
     pending: int = Field(ge=0, description="Entries waiting at the station to be synced.")
     oldest_pending: datetime | None = Field(default=None, description="Capture time of the oldest waiting entry.")
     version: str = Field(max_length=64, description="The station's software version.")
+    refused_notices: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=50, description="Ids of notices the station's own allowlist refuses."
+    )
 
 
 class HeartbeatReply(BaseModel):
@@ -98,6 +101,9 @@ class StationCompleteness(BaseModel):
     gaps: list[tuple[int, int]] = Field(description="Missing sequence ranges [first, last] between 1 and max_seq.")
     last_heartbeat: str | None
     pending_reported: int | None = Field(description="Entries waiting at the station, per its last heartbeat.")
+    refused_notices: list[str] = Field(
+        default_factory=list, description="Notices the station refuses to show (its allowlist), per its last heartbeat."
+    )
     silent: bool = Field(description="No heartbeat and no entries received within silent_minutes.")
 
 

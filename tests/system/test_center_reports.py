@@ -60,6 +60,7 @@ def test_completeness_finds_withheld_seqs_and_silent_stations(center: Center, ma
         "gaps": [],
         "last_heartbeat": None,
         "pending_reported": None,
+        "refused_notices": [],
         "silent": True,
     }
     push(center, gappy, "gate-02", [make_entry(station_id="gate-02", seq=seq) for seq in sorted(withheld)])
