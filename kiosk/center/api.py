@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
@@ -29,6 +28,7 @@ from kiosk.center.schemas import (
     NoticeIn,
     NoticeModel,
     NoticesReply,
+    QueryMoment,
     RosterChanged,
     RosterIn,
     RosterReply,
@@ -231,9 +231,9 @@ def get_flagged(db: Db, _: AdminCaller, date: Day) -> EntriesList:
 def get_passages(
     db: Db,
     _: AdminCaller,
-    station_id: str,
-    start: Annotated[datetime, Query(description="ISO 8601, inclusive; without offset: UTC.")],
-    end: Annotated[datetime, Query(description="ISO 8601, exclusive.")],
+    station_id: Annotated[str, Query(max_length=64)],
+    start: Annotated[QueryMoment, Query(description="RFC 3339, inclusive; without offset: UTC.")],
+    end: Annotated[QueryMoment, Query(description="RFC 3339, exclusive; without offset: UTC.")],
 ) -> EntriesList:
     """Who passed the gate of `station_id` in [start, end), in time order."""
     return EntriesList(entries=reports.passages(db, station_id, start, end))
@@ -243,7 +243,7 @@ def get_passages(
 def get_trace(
     db: Db,
     _: AdminCaller,
-    person_id: str,
+    person_id: Annotated[str, Query(max_length=64)],
     window_minutes: Annotated[int, Query(ge=0, le=24 * 60)] = 30,
 ) -> TraceReply:
     """Everyone who passed the same gate within ±window_minutes of each of the person's entries."""
