@@ -41,6 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="worker processes (default: 1 on SQLite, which has one writer; one per CPU on PostgreSQL)",
     )
+    serve.add_argument(
+        "--max-body",
+        type=int,
+        metavar="BYTES",
+        default=4 * 1024 * 1024,
+        help="largest request body taken; larger ones are refused unread (default 4 MiB: 5000 entries fit)",
+    )
 
     station = _command(inner, "add-station", "register a station and print its token once / 注册站点", _add_station)
     station.add_argument("station_id", metavar="ID")
@@ -105,8 +112,11 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         print(f"--workers 至少为 1 / --workers must be at least 1: {args.workers}", file=sys.stderr)
         return EXIT_USAGE
+    if args.max_body < 1024:
+        print(f"--max-body 至少为 1024 / --max-body must be at least 1024: {args.max_body}", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        serve(args.db, args.allowed_domains or [DEFAULT_DOMAIN], args.host, args.port, args.workers)
+        serve(args.db, args.allowed_domains or [DEFAULT_DOMAIN], args.host, args.port, args.workers, args.max_body)
     except CannotServe as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
