@@ -23,6 +23,7 @@ from kiosk.center.gate import DEFAULT_MAX_BODY, Gate
 from kiosk.center.schemas import (
     CompletenessReply,
     DailyReport,
+    DateText,
     EntriesIn,
     EntriesList,
     EntriesReply,
@@ -177,13 +178,7 @@ def _notice_model(notice: Notice) -> NoticeModel:
     return NoticeModel.model_validate(data)
 
 
-def _day(date: str) -> str:
-    if not reports.valid_date(date):
-        raise HTTPException(422, f"日期应为 YYYY-MM-DD / date must be YYYY-MM-DD: {date!r}")
-    return date
-
-
-Day = Annotated[str, Query(max_length=40, description="Station-local date of capture, YYYY-MM-DD.")]
+Day = Annotated[DateText, Query(description="Station-local date of capture, YYYY-MM-DD.")]
 
 
 @admin_api.get("/completeness", response_model=CompletenessReply)
@@ -199,19 +194,19 @@ def get_completeness(
 @admin_api.get("/report/daily", response_model=DailyReport)
 def get_daily_report(db: Db, _: AnyCaller, date: Day) -> DailyReport:
     """Counts by verdict for every registered station on `date` (stations with no entries included)."""
-    return reports.daily_report(db, _day(date))
+    return reports.daily_report(db, date)
 
 
 @admin_api.get("/stats", response_model=StatsReply)
 def get_stats(db: Db, _: AnyCaller, date: Day) -> StatsReply:
     """Counts on `date` by campus, station and hour, split by verdict."""
-    return reports.stats(db, _day(date))
+    return reports.stats(db, date)
 
 
 @admin_api.get("/flagged", response_model=EntriesList)
 def get_flagged(db: Db, _: AnyCaller, date: Day) -> EntriesList:
     """Entries on `date` with a fever, a denial or a referral."""
-    return EntriesList(entries=reports.flagged(db, _day(date)))
+    return EntriesList(entries=reports.flagged(db, date))
 
 
 @admin_api.get("/passages", response_model=EntriesList)

@@ -7,7 +7,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, WithJsonSchema
 
-from kiosk.center.checks import MOMENT_PATTERN, TEXT_PATTERN, Invalid, check_moment, check_text
+from kiosk.center.checks import (
+    DATE_PATTERN,
+    LOCAL_MOMENT_PATTERN,
+    MOMENT_PATTERN,
+    TEXT_PATTERN,
+    Invalid,
+    check_date,
+    check_moment,
+    check_text,
+)
 from kiosk.center.entries import MAX_BATCH
 from kiosk.models import Role
 
@@ -31,6 +40,13 @@ def _moment_or_utc(value: Any) -> datetime:
         raise ValueError(str(exc)) from None
 
 
+def _date(value: Any) -> str:
+    try:
+        return check_date(value)
+    except Invalid as exc:
+        raise ValueError(str(exc)) from None
+
+
 def _plain(value: str) -> str:
     try:
         return check_text(value, len(value), required=False)
@@ -41,15 +57,19 @@ def _plain(value: str) -> str:
 Moment = Annotated[
     datetime,
     BeforeValidator(_moment),
-    WithJsonSchema({"type": "string", "format": "date-time", "pattern": MOMENT_PATTERN, "maxLength": 40}),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": MOMENT_PATTERN}),
 ]
 """An RFC 3339 time with an offset, in 1970-2199 (see checks.check_moment)."""
 QueryMoment = Annotated[
     datetime,
     BeforeValidator(_moment_or_utc),
-    WithJsonSchema({"type": "string", "pattern": MOMENT_PATTERN.replace(")$", ")?$"), "maxLength": 40}),
+    WithJsonSchema({"type": "string", "pattern": LOCAL_MOMENT_PATTERN}),
 ]
 """An RFC 3339 time in 1970-2199, the offset optional (UTC without)."""
+DateText = Annotated[
+    str, AfterValidator(_date), WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN})
+]
+"""A date YYYY-MM-DD in 1970-2199."""
 Plain = Annotated[str, AfterValidator(_plain), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
 """Text without control characters."""
 
@@ -75,7 +95,7 @@ class EntriesReply(BaseModel):
 
 class HeartbeatIn(BaseModel):
     clock: Moment = Field(description="The station's wall clock (RFC 3339), to spot stations whose clock is off.")
-    pending: int = Field(ge=0, le=MAX_INT, description="Entries waiting at the station to be synced.")
+    pending: int = Field(ge=0, le=MAX_INT, strict=True, description="Entries waiting at the station to be synced.")
     oldest_pending: Moment | None = Field(default=None, description="Capture time of the oldest waiting entry.")
     version: Plain = Field(max_length=64, description="The station's software version.")
 
@@ -90,8 +110,10 @@ class PersonModel(BaseModel):
     role: Role
     campus: Plain = Field(default="", max_length=200)
     dorm: Plain = Field(default="", max_length=200)
-    return_approved: bool = Field(default=False, description="May return to a dormitory.")
-    observation: bool = Field(default=False, description="Under medical observation: referred at the gate.")
+    return_approved: bool = Field(default=False, strict=True, description="May return to a dormitory.")
+    observation: bool = Field(
+        default=False, strict=True, description="Under medical observation: referred at the gate."
+    )
 
 
 class RosterReply(BaseModel):
@@ -103,7 +125,7 @@ class RosterReply(BaseModel):
 
 class RosterIn(BaseModel):
     people: list[PersonModel]
-    replace: bool = Field(default=False, description="True: anyone not listed is removed from the roster.")
+    replace: bool = Field(default=False, strict=True, description="True: anyone not listed is removed from the roster.")
 
 
 class RosterChanged(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from sqlalchemy import DateTime, event  # noqa: E402
 from sqlalchemy.dialects import sqlite  # noqa: E402
 
 from kiosk.center.auth import add_station  # noqa: E402
+from kiosk.center.checks import DATE_PATTERN  # noqa: E402
 from kiosk.center.db import Database, entries  # noqa: E402
 from kiosk.center.entries import ROW_COLUMNS, Invalid, Receiver, db_time, parse_entry, read_batch  # noqa: E402
 from kiosk.center.group_commit import GroupCommit  # noqa: E402
@@ -93,7 +95,13 @@ def sent(make_entry: Callable[..., Entry]) -> dict[str, Any]:
         ({"captured_at": "0001-01-01T00:00:00+08:00"}, "captured_at"),
         ({"captured_at": "9999-12-31T23:59:59-14:00"}, "captured_at"),
         ({"captured_at": "1969-12-31T23:59:59+00:00"}, "captured_at"),
-        ({"captured_at": "1970-01-01T08:00:00+14:00"}, "captured_at"),
+        ({"captured_at": "2100-02-29T08:00:00+08:00"}, "captured_at"),
+        ({"captured_at": "2026-11-28T24:00:00+08:00"}, "captured_at"),
+        ({"captured_at": "2026-11-28T07:30:60+08:00"}, "captured_at"),
+        ({"captured_at": "2026-11-28T07:30:00+14:01"}, "captured_at"),
+        ({"captured_at": "2026-11-28t07:30:00z"}, "captured_at"),
+        ({"captured_at": "2026-11-28 07:30:00+08:00"}, "captured_at"),
+        ({"captured_at": "2026-11-28T07:30:00+08:00\n"}, "captured_at"),
         ({"captured_at": "20200214T080000+0800"}, "captured_at"),
         ({"captured_at": "2026-11-28T07:30:00+15:00"}, "captured_at"),
         ({"captured_at": "2026-11-28T07:30:00+08"}, "captured_at"),
@@ -135,10 +143,13 @@ def test_a_missing_field_is_named(sent: dict[str, Any], field: str) -> None:
         {"reasons": []},
         {"captured_at": "2026-11-28T07:30:00Z"},
         {"captured_at": "1970-01-01T00:00:00+00:00"},
+        {"captured_at": "1970-01-01T08:00:00+14:00"},
+        {"captured_at": "2096-02-29T08:00:00-14:00"},
+        {"captured_at": "2000-02-29T08:00:00Z"},
         {"captured_at": "2199-12-31T23:59:59.999999+14:00"},
         {"captured_at": "2026-11-28T07:30:00-12:00"},
         {"name": "Zoë O'Brien-李 (访客)"},
-        {"captured_at": "2026-11-28 07:30:00.123456+08:00"},
+        {"captured_at": "2026-11-28T07:30:00.123456+08:00"},
         {"readings": [{"celsius": 37, "taken_at": "2026-11-28T07:30:05+08:00", "operator": ""}]},
         {"visitor": None},
         {"visitor": {"phone": "", "host": "", "reason": ""}},
@@ -338,3 +349,16 @@ def test_an_entry_id_of_another_station_is_another_entry(tmp_path: Path, make_en
         rows = conn.exec_driver_sql("SELECT station_id, person_id FROM entries ORDER BY station_id").all()
     assert [tuple(row) for row in rows] == [("s1", mine.person_id), ("s2", "someone-else")]
     db.close()
+
+
+def test_the_date_pattern_takes_exactly_the_real_dates_of_1970_to_2199() -> None:
+    """The OpenAPI document gives the pattern; it must agree with the calendar on every day, leap days included."""
+    for year in (1969, 1970, 1972, 2000, 2024, 2100, 2104, 2199, 2200):
+        for month in range(0, 14):
+            for day in range(0, 33):
+                text = f"{year:04d}-{month:02d}-{day:02d}"
+                try:
+                    real = 1970 <= datetime(year, month, day).year <= 2199
+                except ValueError:
+                    real = False
+                assert (re.fullmatch(DATE_PATTERN[1:-1], text) is not None) == real, text
