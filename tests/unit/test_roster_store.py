@@ -73,7 +73,8 @@ def test_file_is_private(tmp_path: Path, people: tuple[Person, ...]) -> None:
     RosterStore(tmp_path / "data").replace_all(people)
     assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "data" / "roster.json").stat().st_mode) == 0o600
-    assert [p.name for p in (tmp_path / "data").iterdir()] == ["roster.json"], "no temporary file left behind"
+    names = sorted(p.name for p in (tmp_path / "data").iterdir())
+    assert names == [".kiosk-store", "roster.json"], "no temporary file left behind"
 
 
 def _damaged_cases(original: bytes) -> dict[str, bytes]:
