@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.center import entries, notice_board, reports, roster, stations
+from kiosk.center import damage, entries, notice_board, reports, roster, stations
 from kiosk.center.auth import Caller, Identifier
 from kiosk.center.db import Database, DatabaseError, iso_utc
 from kiosk.center.schemas import (
@@ -206,7 +206,7 @@ def get_completeness(
     silent_minutes: Annotated[int, Query(ge=1, le=100_000, description="Quiet this long counts as silent.")] = 60,
 ) -> CompletenessReply:
     """Per station: entries received, highest seq, missing seq ranges, last heartbeat, and silence."""
-    return reports.completeness(db, silent_minutes)
+    return damage.annotate(db, reports.completeness(db, silent_minutes))
 
 
 @admin_api.get("/report/daily", response_model=DailyReport)
@@ -264,6 +264,7 @@ def create_app(db_url: str, allowed_domains: Sequence[str] = ("bnu.edu.cn",), co
     app.state.allowed_domains = tuple(allowed_domains)
     for router in (stations_api, shared_api, admin_api):
         app.include_router(router)
+    app.include_router(damage.api, dependencies=[Depends(station)])
     app.add_exception_handler(SQLAlchemyError, _database_unavailable)
     app.add_exception_handler(DatabaseError, _database_unavailable)
     app.add_exception_handler(Exception, _internal_error)

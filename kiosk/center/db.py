@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Raise with every change to the tables below (and teach `_ensure_schema` to migrate)."""
 
 metadata = MetaData()
@@ -110,6 +110,16 @@ notices = Table(
     Column("published_at", String(40), nullable=False),
     Column("created_at", DateTime, nullable=False),
 )
+
+
+damaged_seqs = Table(
+    "damaged_seqs",
+    metadata,
+    Column("station_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("reported_at", DateTime, nullable=False),
+)
+"""Sequence numbers a station lost to a damaged file before the center had them (kiosk/center/damage.py)."""
 
 
 class DatabaseError(Exception):
@@ -215,6 +225,10 @@ def _ensure_schema(engine: Engine) -> None:
         with engine.begin() as conn:
             metadata.create_all(conn)
             conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
+    elif found < SCHEMA_VERSION:
+        with engine.begin() as conn:
+            metadata.create_all(conn)  # version 2 added a table: create what is missing
+            conn.execute(schema_version.update().values(version=SCHEMA_VERSION))
     elif found > SCHEMA_VERSION:
         raise DatabaseError(
             f"数据库结构版本 {found} 比本程序支持的 {SCHEMA_VERSION} 新,请升级中心程序"
