@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,9 @@ def move_aside(path: Path) -> Path:
 class AtomicJSONStorage(Storage):
     """A TinyDB storage that never leaves a half-written file, and treats a damaged one as damage.
 
-    A zero-byte file is damage too: TinyDB's JSONStorage would silently open it as an empty database.
+    The file is `CRC32\n` then the JSON: a changed byte anywhere is caught, not believed. A zero-byte file is
+    damage too: TinyDB's JSONStorage would silently open it as an empty database. Files of the earlier format
+    (plain JSON) are still read.
     """
 
     def __init__(
@@ -164,6 +167,10 @@ class AtomicJSONStorage(Storage):
             return None
         if not raw:
             raise CorruptFileError(f"{self.path}: 文件为空 / file is empty")
+        if raw[:1] != b"{":
+            checksum, _, raw = raw.partition(b"\n")
+            if checksum != b"%08x" % zlib.crc32(raw):
+                raise CorruptFileError(f"{self.path}: 文件已损坏 / file is damaged: checksum mismatch")
         try:
             data = json.loads(raw, object_hook=self.object_hook)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -175,7 +182,8 @@ class AtomicJSONStorage(Storage):
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         if self.read_only:
             raise StoreError(f"{self.path}: 只读打开 / opened read-only")
-        write_atomic(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        write_atomic(self.path, b"%08x\n%s" % (zlib.crc32(body), body))
 
     def close(self) -> None:
         """Nothing is held open between calls."""
