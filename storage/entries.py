@@ -519,6 +519,7 @@ class EntryStore:
         present = {entry.seq for entry in self._journal_entries.values()}
         self._ledger.lose(set(range(floor + 1, top + 1)) - present)
         if top > self._last_seq:
+            self._journal.raise_floor(top)
             self.warnings.append(
                 f"日志受损后,序号从 {top + 1} 继续,不会重复使用 / after the damaged journal, sequence numbers go on "
                 f"from {top + 1}: none is used twice"

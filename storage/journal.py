@@ -77,6 +77,8 @@ class Journal:
         self.offset = 0
         self.generation = 0
         self.header_last_seq = 0
+        self.header_end = 0
+        """Offset of the first record after the header."""
 
     @staticmethod
     def create(path: Path, generation: int, last_seq: int) -> None:
@@ -130,7 +132,16 @@ class Journal:
         opened.records = found.records[1:]
         return opened
 
+    def raise_floor(self, last_seq: int) -> None:
+        """Rewrite the journal with `last_seq` in its header, keeping its records: after damage, the store
+        resumes above the high-water mark, and this keeps it there once the damage is repaired."""
+        self.reset(
+            last_seq,
+            keep_from=len(encode({"op": "header", "generation": self.generation, "last_seq": self.header_last_seq})),
+        )
+
     def _read_header(self, header: dict[str, Any]) -> None:
+        self.header_end = len(encode(header))
         self.generation = int(header["generation"])
         self.header_last_seq = int(header.get("last_seq", 0))
 

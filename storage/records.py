@@ -23,9 +23,9 @@ def decode(line: bytes) -> dict[str, Any] | None:
     if len(line) < 10 or line[8:9] != b" " or not line.endswith(b"\n"):
         return None
     body = line[9:-1]
+    if line[:8] != b"%08x" % zlib.crc32(body):  # exactly as written: "F" for "f" is a changed byte too
+        return None
     try:
-        if int(line[:8], 16) != zlib.crc32(body):
-            return None
         record = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
