@@ -58,6 +58,7 @@ COMMAND_MODULES = {
     "roster": "kiosk.commands",
     "export": "kiosk.commands",
     "purge": "kiosk.commands",
+    "store": "kiosk.commands",
     "sync": "kiosk.sync_cli",
     "center": "kiosk.center.cli",
     "notices": "kiosk.notice_cli",
