@@ -29,7 +29,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kiosk.models import DayCounts, Direction, Entry, Verdict, enum_member
+from kiosk.domain.models import DayCounts, Direction, Entry, Verdict, enum_member
 from storage import records
 from storage.chunks import CHUNK, Chunk, block_range, chunk_name, read_chunk, write_chunk
 from storage.files import (
@@ -90,6 +90,14 @@ class EntryStore:
         self._fold_mutex = threading.Lock()
         self._fold_fd = os.open(self.root / "fold.lock", os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
         self._journal = Journal(self.root / "journal.jsonl")
+        self._last_seq = 0
+        self._chunks: dict[str, dict[str, int]] = {}
+        self._tallies: dict[str, Tally] = {}
+        self._journal_entries: dict[str, Entry] = {}
+        self._journal_acks: dict[str, list[Any]] = {}
+        self._journal_audit: list[dict[str, Any]] = []
+        self._unsynced_priority = SeqIndex()
+        self._unsynced_normal = SeqIndex()
         self._meta_path = self.root / "meta.json"
         self._ledger = SeqLedger(self.root / "seqs.json")
         self._chunk_cache: dict[str, tuple[tuple[int, int, int], Chunk]] = {}
@@ -333,8 +341,8 @@ class EntryStore:
                 generation = self._journal.generation
             merged: dict[str, dict[str, Any]] = {}
             for name in names:
-                for doc in self._read_chunk(name).docs.values():
-                    merged[doc["entry_id"]] = doc
+                for stored in self._read_chunk(name).docs.values():
+                    merged[stored["entry_id"]] = stored
             with self._locked():
                 if self._journal.generation == generation:  # else folded while we read: read again
                     recent = [e for e in self._journal_entries.values() if e.day == day]
@@ -473,12 +481,12 @@ class EntryStore:
 
     def _load(self) -> None:
         self._last_seq = 0
-        self._journal_entries: dict[str, Entry] = {}
-        self._journal_acks: dict[str, list[Any]] = {}
-        self._journal_audit: list[dict[str, Any]] = []
+        self._journal_entries = {}
+        self._journal_acks = {}
+        self._journal_audit = []
         self._unsynced_priority = SeqIndex()
         self._unsynced_normal = SeqIndex()
-        self._tallies: dict[str, Tally] = {}
+        self._tallies = {}
         self._chunk_cache.clear()
         existed = self._meta_path.exists() or self._ledger.path.exists() or any(self.entries_dir.iterdir())
         self.warnings.extend(self._ledger.load())

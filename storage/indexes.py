@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from kiosk.models import DayCounts, Direction, Entry, Verdict
+from kiosk.domain.models import DayCounts, Direction, Entry, Verdict
 
 
 class Tally:

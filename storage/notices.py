@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from kiosk.models import Notice
+from kiosk.domain.models import Notice
 from storage.files import AtomicJSONStorage, CorruptFileError, ensure_store_dir, move_aside
 
 
@@ -28,7 +29,8 @@ class NoticeStore:
     @property
     def last_refresh(self) -> str | None:
         """When notices were last received from the center (ISO time), or None if never."""
-        return self._read().get("meta", {}).get("1", {}).get("last_refresh")
+        refreshed = self._read().get("meta", {}).get("1", {}).get("last_refresh")
+        return str(refreshed) if refreshed is not None else None
 
     def add(self, notice: Notice) -> None:
         """Add or replace one notice (added locally by a duty officer); the caller has checked its URL."""
@@ -44,14 +46,14 @@ class NoticeStore:
         """Take the center's list as the truth, keeping notices added locally at this station."""
         with self._mutex:
             data = self._read()
-            # "local" or "local:<office>" (kiosk/notices.py): added here, unknown to the center
+            # "local" or "local:<office>" (kiosk/domain/notices.py): added here, unknown to the center
             local = [v for v in data.get("notices", {}).values() if str(v.get("source")).partition(":")[0] == "local"]
             rows = [*local, *(n.to_dict() for n in notices)]
             data["notices"] = {str(i): row for i, row in enumerate(rows, start=1)}
             data["meta"] = {"1": {"last_refresh": received_at}}
             AtomicJSONStorage(self.path).write(data)
 
-    def _read(self) -> dict:
+    def _read(self) -> dict[str, Any]:
         try:
             return AtomicJSONStorage(self.path).read() or {}
         except CorruptFileError as exc:

@@ -35,15 +35,16 @@ from kiosk.center.schemas import (
     StatsReply,
     TraceReply,
 )
-from kiosk.models import Notice, Person
-from kiosk.notices import NoticeRefused
+from kiosk.domain.models import Notice, Person
+from kiosk.domain.notices import NoticeRefused
 
 bearer = HTTPBearer(auto_error=False, description="A station token or an admin token, from `kiosk center add-...`.")
 
 
 # Dependencies that do no I/O are async: FastAPI would run each sync one in the thread pool, a hop per request.
 async def database(request: Request) -> Database:
-    return request.app.state.db
+    db: Database = request.app.state.db
+    return db
 
 
 Db = Annotated[Database, Depends(database)]

@@ -86,7 +86,8 @@ def _runs(numbers: set[int]) -> list[tuple[int, int]]:
 
 
 async def _database(request: Request) -> Database:
-    return request.app.state.db
+    db: Database = request.app.state.db
+    return db
 
 
 Db = Annotated[Database, Depends(_database)]

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cache
 from typing import Any, Literal
 
@@ -19,7 +20,7 @@ from sqlalchemy import Connection
 
 from kiosk.center.db import Database
 from kiosk.center.group_commit import GroupCommit, Row
-from kiosk.models import Direction, Method, Reason, Role, Verdict
+from kiosk.domain.models import Direction, Method, Reason, Role, Verdict
 
 MAX_BATCH = 5000
 
@@ -58,7 +59,7 @@ def _integer(minimum: int) -> Callable[[Any], None]:
     return check
 
 
-def _choice(enum: type) -> Callable[[Any], None]:
+def _choice(enum: type[StrEnum]) -> Callable[[Any], None]:
     allowed = [str(member) for member in enum]
     members = frozenset(allowed)
 

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from kiosk.models import Entry
+from kiosk.domain.models import Entry
 from storage.entries import EntryStore
 
 KIOSK = str(Path(sys.executable).with_name("kiosk"))

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.cli import main as kiosk
-from kiosk.models import Direction, Entry, Method, Notice, Person, Reading, Reason, Role, Verdict
+from kiosk.cli.main import main as kiosk
+from kiosk.domain.models import Direction, Entry, Method, Notice, Person, Reading, Reason, Role, Verdict
 from storage.entries import EntryStore
 from storage.notices import NoticeStore
 from storage.roster import RosterStore

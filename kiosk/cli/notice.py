@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kiosk.cli import EXIT_FAILURE, EXIT_OK, add_command, load
-from kiosk.clock import SystemClock
-from kiosk.i18n import both
-from kiosk.notices import NoticeRefused, make_local_notice, stale_since, url_problem
+from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, Subcommands, add_command, load
+from kiosk.domain.clock import SystemClock
+from kiosk.domain.i18n import both
+from kiosk.domain.notices import NoticeRefused, make_local_notice, stale_since, url_problem
 from storage.files import StoreError
 from storage.notices import NoticeStore
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     """Add `kiosk notices add` and `kiosk notices list`."""
     notices = sub.add_parser("notices", help="official notices shown as QR codes at the gate")
     actions = notices.add_subparsers(dest="notices_command", metavar="ACTION", required=True)
