@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.domain.models import Person, Role
-from storage.files import AtomicJSONStorage, CorruptFileError, ensure_private_dir, move_aside
+from storage.files import AtomicJSONStorage, CorruptFileError, ensure_store_dir, move_aside
 
 
 class RosterStore:
@@ -23,7 +23,7 @@ class RosterStore:
 
     def __init__(self, data_dir: Path, load: bool = True) -> None:
         """Open the roster in `data_dir`; with `load=False` nothing is read until `load()` or the first lookup."""
-        self.path = ensure_private_dir(Path(data_dir)) / "roster.json"
+        self.path = ensure_store_dir(Path(data_dir)) / "roster.json"
         self.warnings: list[str] = []
         self._mutex = threading.Lock()
         self._stamp: tuple[int, int] | None = None

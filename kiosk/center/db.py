@@ -156,6 +156,16 @@ notices = Table(
 )
 
 
+damaged_seqs = Table(
+    "damaged_seqs",
+    metadata,
+    Column("station_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("reported_at", DateTime, nullable=False),
+)
+"""Sequence numbers a station lost to a damaged file before the center had them (kiosk/center/damage.py)."""
+
+
 class DatabaseError(Exception):
     """The database cannot be used; the message says why in Chinese and English."""
 

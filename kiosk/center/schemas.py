@@ -164,6 +164,9 @@ class StationCompleteness(BaseModel):
     received: int = Field(description="Entries stored for this station.")
     max_seq: int = Field(description="Highest sequence number received (0: none).")
     gaps: list[tuple[int, int]] = Field(description="Missing sequence ranges [first, last] between 1 and max_seq.")
+    damaged: list[tuple[int, int]] = Field(
+        default_factory=list, description="Ranges lost at the station: damaged file (reported by the station)."
+    )
     last_heartbeat: str | None
     pending_reported: int | None = Field(description="Entries waiting at the station, per its last heartbeat.")
     refused_notices: list[str] = Field(

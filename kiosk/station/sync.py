@@ -233,7 +233,7 @@ class Syncer:
             errors = [push.error] if push.error else []
             offline = push.offline
             if not offline:
-                for step in (self.heartbeat, self.pull_roster, self.pull_notices):
+                for step in (self.settle_lost, self.heartbeat, self.pull_roster, self.pull_notices):
                     result = self._guarded(step)
                     if result.error:
                         errors.append(result.error)
@@ -289,6 +289,26 @@ class Syncer:
                 break  # amended while in flight: the new revision goes in the next pass
         self._set_status(pending=self.store.unsynced_count(), oldest_pending=self.store.oldest_unsynced_at())
         return StepResult(acked, rejected=tuple(rejected.values()))
+
+    def settle_lost(self) -> StepResult:
+        """Entries lost to a damaged file here: fetch back those the center holds, report the others as lost."""
+        lost = self.store.lost_seqs()[:MAX_BATCH]
+        if not lost:
+            return StepResult(0)
+        base = f"/api/v1/stations/{self.station_id}"
+        try:
+            held = self._json(self._request("POST", f"{base}/entries/by-seq", json={"seqs": lost}))["entries"]
+            restored = self.store.restore(held, self.clock().isoformat()) if isinstance(held, list) else 0
+            missing = self.store.lost_seqs()[:MAX_BATCH]
+            if missing:
+                reply = self._json(self._request("POST", f"{base}/damaged", json={"seqs": missing}))
+                self.store.mark_reported(int(seq) for seq in reply["recorded"])
+        except CenterError as exc:
+            return self._failed(exc)
+        except (KeyError, TypeError, ValueError):
+            return self._failed(CenterError(both("sync.bad_reply"), offline=False))
+        self._contact()
+        return StepResult(restored)
 
     def heartbeat(self) -> StepResult:
         """Tell the center this station is alive and how much it still holds; learn the clock skew."""
