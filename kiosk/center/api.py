@@ -35,6 +35,7 @@ from kiosk.center.schemas import (
     StatsReply,
     TraceReply,
 )
+from kiosk.center.web.mount import mount_dashboard
 from kiosk.models import Notice, Person
 from kiosk.notices import NoticeRefused
 
@@ -264,6 +265,7 @@ def create_app(db_url: str, allowed_domains: Sequence[str] = ("bnu.edu.cn",), co
     app.state.allowed_domains = tuple(allowed_domains)
     for router in (stations_api, shared_api, admin_api):
         app.include_router(router)
+    mount_dashboard(app)
     app.add_exception_handler(SQLAlchemyError, _database_unavailable)
     app.add_exception_handler(DatabaseError, _database_unavailable)
     app.add_exception_handler(Exception, _internal_error)

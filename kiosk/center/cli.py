@@ -49,6 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     _command(inner, "add-admin", "create an admin token and print it once / 创建管理员令牌", _add_admin)
 
+    user = _command(inner, "add-user", "add a dashboard account (or reset one) / 添加网页账户", _add_user)
+    user.add_argument("name", metavar="NAME")
+    user.add_argument("--role", choices=("viewer", "admin"), default="viewer", help="viewer (default) or admin")
+
     roster = _command(inner, "import-roster", "import a CSV or XLSX roster / 导入名单", _import_roster)
     roster.add_argument("file", metavar="FILE")
     roster.add_argument("--replace", action="store_true", help="remove everyone not in the file")
@@ -130,6 +134,34 @@ def _add_admin(args: argparse.Namespace) -> int:
     print("管理员令牌(只显示这一次) / admin token (shown once):", file=sys.stderr)
     print(token)
     return EXIT_OK
+
+
+def _add_user(args: argparse.Namespace) -> int:
+    from kiosk.center.web.accounts import AccountError, add_user, ensure_tables
+
+    password = _read_password()
+    if password is None:
+        print("两次输入的密码不一致 / the two passwords differ", file=sys.stderr)
+        return EXIT_USAGE
+    db = _database(args)
+    ensure_tables(db)
+    try:
+        add_user(db, args.name, args.role, password)
+    except AccountError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    print(f"账户 {args.name} 已就绪({args.role}) / account {args.name} is ready ({args.role})")
+    return EXIT_OK
+
+
+def _read_password() -> str | None:
+    """Asked twice on a terminal; otherwise the first line of standard input. None when the two differ."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("密码 / password: ")
+    return first if getpass.getpass("再输入一次 / again: ") == first else None
 
 
 def _import_roster(args: argparse.Namespace) -> int:

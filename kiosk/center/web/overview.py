@@ -1,0 +1,202 @@
+"""The overview: every station's state, today's counts as charts, and the fever and referral cases as they come.
+
+The same queries as the JSON API (kiosk.center.reports); the page gets its live parts over server-sent events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from kiosk.center import reports
+from kiosk.center.db import Database, stations, utc_now
+from kiosk.center.entries import FEVER_REASONS
+from kiosk.center.web import accounts, charts
+from kiosk.center.web.session import PREFIX, Signed, check_csrf, database, fragment, language, render
+from kiosk.center.web.text import Language, duration, translate
+
+router = APIRouter(prefix=PREFIX)
+
+LIVE_SECONDS = 2.0
+"""How often the live overview looks for changes."""
+SilentAfter = Annotated[int, Query(ge=1, le=7 * 24 * 3600, description="No heartbeat for this long: silent.")]
+
+
+@dataclass(frozen=True, slots=True)
+class StationState:
+    station_id: str
+    name: str
+    campus: str
+    online: bool
+    state: str
+    backlog: int | None
+    backlog_age: str
+    clock_offset: str
+    version: str
+    received: int
+
+
+def today() -> str:
+    """The center's local date, the date the office works in."""
+    return datetime.now().astimezone().date().isoformat()
+
+
+def station_states(db: Database, silent_after: int, lang: Language) -> list[StationState]:
+    """Every registered station, from the completeness report and what its last heartbeat said."""
+    report = reports.completeness(db, max(1, silent_after // 60))
+    with db.read() as conn:
+        extra = {
+            row.station_id: row
+            for row in conn.execute(
+                select(
+                    stations.c.station_id,
+                    stations.c.last_heartbeat,
+                    stations.c.station_clock,
+                    stations.c.oldest_pending,
+                    stations.c.app_version,
+                )
+            )
+        }
+    now = utc_now()
+    states = []
+    for station in report.stations:
+        row = extra.get(station.station_id)
+        heard = row.last_heartbeat if row is not None else None
+        quiet = None if heard is None else (now - heard).total_seconds()
+        online = quiet is not None and quiet <= silent_after
+        if quiet is None:
+            state = translate("station.never", lang)
+        elif online:
+            state = translate("station.online", lang)
+        else:
+            state = translate("station.silent", lang, duration=duration(quiet, lang))
+        states.append(
+            StationState(
+                station_id=station.station_id,
+                name=station.name,
+                campus=station.campus,
+                online=online,
+                state=state,
+                backlog=station.pending_reported,
+                backlog_age=_age(row.oldest_pending if row is not None else None, lang),
+                clock_offset=_offset(row, lang),
+                version=(row.app_version if row is not None else None) or "",
+                received=station.received,
+            )
+        )
+    return states
+
+
+def _age(oldest: str | None, lang: Language) -> str:
+    if not oldest:
+        return ""
+    try:
+        moment = datetime.fromisoformat(oldest)
+    except ValueError:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return translate("station.backlog_age", lang, duration=duration((datetime.now(UTC) - moment).total_seconds(), lang))
+
+
+def _offset(row: Any, lang: Language) -> str:
+    """The station's clock minus the center's, at its last heartbeat."""
+    if row is None or not row.station_clock or row.last_heartbeat is None:
+        return ""
+    try:
+        clock = datetime.fromisoformat(row.station_clock)
+    except ValueError:
+        return ""
+    clock = clock.replace(tzinfo=UTC) if clock.tzinfo is None else clock
+    seconds = (clock - row.last_heartbeat.replace(tzinfo=UTC)).total_seconds()
+    sign = "+" if seconds >= 0 else "−"
+    return sign + duration(abs(seconds), lang)
+
+
+def cases(db: Database, day: str) -> list[dict[str, Any]]:
+    """Fever and referral entries of `day`, newest first, each with its follow-up (or None)."""
+    found = [
+        entry
+        for entry in reports.flagged(db, day)
+        if entry["verdict"] == "referred" or not FEVER_REASONS.isdisjoint(entry["reasons"])
+    ]
+    found.reverse()
+    done = accounts.followups_of(db, [entry["entry_id"] for entry in found])
+    for entry in found:
+        entry["followup"] = done.get(entry["entry_id"])
+        temperatures = [reading["celsius"] for reading in entry.get("readings", [])]
+        entry["temperature"] = max(temperatures) if temperatures else None
+    return found
+
+
+def overview_parts(request: Request, session: accounts.Session, silent_after: int) -> dict[str, str]:
+    """The live parts of the overview, rendered (blocking: runs in the thread pool)."""
+    db = database(request)
+    lang = language(request)
+    day = today()
+    stats = reports.stats(db, day)
+    chart_context = {
+        "day": day,
+        "totals": stats.totals,
+        "by_campus": charts.bars(
+            [(c.campus or "—", c) for c in stats.by_campus], translate("overview.by_campus", lang)
+        ),
+        "by_station": charts.bars(
+            [(s.name or s.station_id, s) for s in stats.by_station], translate("overview.by_station", lang)
+        ),
+        "by_hour": charts.columns([(str(h.hour), h) for h in stats.by_hour], translate("overview.by_hour", lang)),
+    }
+    return {
+        "stations": fragment(request, "_stations.html", session, stations=station_states(db, silent_after, lang)),
+        "charts": fragment(request, "_charts.html", session, **chart_context),
+        "cases": fragment(request, "_cases.html", session, cases=cases(db, day)),
+    }
+
+
+@router.get("/")
+def overview_page(request: Request, session: Signed, silent_after: SilentAfter = 120) -> Any:
+    parts = overview_parts(request, session, silent_after)
+    return render(request, "overview.html", session, parts=parts, silent_after=silent_after)
+
+
+@router.get("/live/overview", response_class=EventSourceResponse)
+async def overview_live(request: Request, session: Signed, silent_after: SilentAfter = 120) -> AsyncIterator[Any]:
+    """The overview's parts whenever one of them changes (checked every LIVE_SECONDS)."""
+    sent: dict[str, str] = {}
+    while not await request.is_disconnected():
+        parts = await run_in_threadpool(overview_parts, request, session, silent_after)
+        changed = {}
+        for name, html in parts.items():
+            digest = hashlib.sha256(html.encode()).hexdigest()
+            if sent.get(name) != digest:
+                sent[name] = digest
+                changed[name] = html
+        if changed:
+            yield ServerSentEvent(data=changed, event="overview", retry=3000)
+        else:
+            yield ServerSentEvent(comment="unchanged")
+        await asyncio.sleep(LIVE_SECONDS)
+
+
+@router.post("/followup/{entry_id}")
+def follow_up(
+    request: Request,
+    entry_id: str,
+    session: Signed,
+    csrf: Annotated[str, Form()] = "",
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> RedirectResponse:
+    """Mark a fever or referral case as followed up by the signed-in user."""
+    check_csrf(session, csrf)
+    accounts.follow_up(database(request), entry_id, session.user.username, note)
+    return RedirectResponse(f"{PREFIX}/#case-{entry_id}", status_code=303)
