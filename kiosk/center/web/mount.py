@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from kiosk.center.web import accounts, overview, signin
+from kiosk.center.web import accounts, daily, notices_page, overview, roster_page, search, signin
 from kiosk.center.web.session import PREFIX, Refused, SignInRequired, refused_page
 
 CONTENT_SECURITY_POLICY = (
@@ -22,7 +22,7 @@ CONTENT_SECURITY_POLICY = (
 def mount_dashboard(app: FastAPI) -> None:
     """Serve the office's pages under /web on `app` (whose state holds the database)."""
     accounts.ensure_tables(app.state.db)
-    for module in (signin, overview):
+    for module in (signin, overview, search, daily, notices_page, roster_page):
         app.include_router(module.router, include_in_schema=False)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=Path(__file__).parent / "static"), name="web-static")
     app.add_exception_handler(SignInRequired, _to_sign_in)
