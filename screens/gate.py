@@ -25,11 +25,11 @@ from textual.screen import ActiveBinding, Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
-from kiosk.i18n import Language, t
-from kiosk.models import DayCounts, Direction, Entry, Verdict
-from kiosk.privacy import mask_id, mask_name
-from kiosk.scanner import KeyboardWedge, Rejected, ScannerStatus, WedgeEvent
-from kiosk.station import Outcome, Station
+from kiosk.domain.i18n import Language, t
+from kiosk.domain.models import DayCounts, Direction, Entry, Verdict
+from kiosk.domain.privacy import mask_id, mask_name
+from kiosk.station.scanner import KeyboardWedge, Rejected, ScannerStatus, WedgeEvent
+from kiosk.station.station import Outcome, Station
 
 SYMBOLS = {Verdict.ADMITTED: "✔", Verdict.DENIED: "✘", Verdict.REFERRED: "✚"}
 RECENT = 5

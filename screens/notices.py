@@ -17,10 +17,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Input, Static
 
-from kiosk.clock import SystemClock
-from kiosk.i18n import both
-from kiosk.models import Notice
-from kiosk.notices import NoticeRefused, make_local_notice, url_problem
+from kiosk.domain.clock import SystemClock
+from kiosk.domain.i18n import both
+from kiosk.domain.models import Notice
+from kiosk.domain.notices import NoticeRefused, make_local_notice, url_problem
 from screens.widgets.notice_qr import QRCanvas
 from storage.files import StoreError
 

@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kiosk.models import DayCounts, Direction, Entry, Verdict, enum_member
+from kiosk.domain.models import DayCounts, Direction, Entry, Verdict, enum_member
 from storage.files import (
     PRIVATE_FILE,
     AtomicJSONStorage,

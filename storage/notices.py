@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from kiosk.models import Notice
+from kiosk.domain.models import Notice
 from storage.files import AtomicJSONStorage, CorruptFileError, ensure_private_dir, move_aside
 
 
@@ -44,7 +44,7 @@ class NoticeStore:
         """Take the center's list as the truth, keeping notices added locally at this station."""
         with self._mutex:
             data = self._read()
-            # "local" or "local:<office>" (kiosk/notices.py): added here, unknown to the center
+            # "local" or "local:<office>" (kiosk/domain/notices.py): added here, unknown to the center
             local = [v for v in data.get("notices", {}).values() if str(v.get("source")).partition(":")[0] == "local"]
             rows = [*local, *(n.to_dict() for n in notices)]
             data["notices"] = {str(i): row for i, row in enumerate(rows, start=1)}

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from kiosk.models import Person, Role
+from kiosk.domain.models import Person, Role
 from storage.files import AtomicJSONStorage, CorruptFileError, ensure_private_dir, move_aside
 
 

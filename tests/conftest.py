@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import Config, StationConfig, StorageConfig
-from kiosk.models import Direction, Entry, Method, Person, Reason, Role, Verdict, new_entry_id
+from kiosk.domain.config import Config, StationConfig, StorageConfig
+from kiosk.domain.models import Direction, Entry, Method, Person, Reason, Role, Verdict, new_entry_id
 
 IN_CI = os.environ.get("CI") == "true"
 

@@ -36,8 +36,8 @@ from kiosk.center.schemas import (
     TraceReply,
 )
 from kiosk.center.web.mount import mount_dashboard
-from kiosk.models import Notice, Person
-from kiosk.notices import NoticeRefused
+from kiosk.domain.models import Notice, Person
+from kiosk.domain.notices import NoticeRefused
 
 bearer = HTTPBearer(auto_error=False, description="A station token or an admin token, from `kiosk center add-...`.")
 

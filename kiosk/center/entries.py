@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from kiosk.center.db import Database
 from kiosk.center.group_commit import GroupCommit, Row
-from kiosk.models import Direction, Method, Reason, Role, Verdict
+from kiosk.domain.models import Direction, Method, Reason, Role, Verdict
 
 MAX_BATCH = 5000
 

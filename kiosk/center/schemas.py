@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from kiosk.center.entries import MAX_BATCH
-from kiosk.models import Role
+from kiosk.domain.models import Role
 
 
 class EntriesIn(BaseModel):

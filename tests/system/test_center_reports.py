@@ -10,7 +10,7 @@ import httpx
 import pytest
 from servers import Center
 
-from kiosk.models import Entry, Reason, Verdict
+from kiosk.domain.models import Entry, Reason, Verdict
 
 pytestmark = pytest.mark.slow
 

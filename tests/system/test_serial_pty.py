@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.models import Method
-from kiosk.scanner import Rejected, Scanned, ScannerStatus, SerialReader
-from kiosk.simulator import ScanKind, ScannerSimulator, SimulatedScan, scan_stream
+from kiosk.demo.simulator import ScanKind, ScannerSimulator, SimulatedScan, scan_stream
+from kiosk.domain.models import Method
+from kiosk.station.scanner import Rejected, Scanned, ScannerStatus, SerialReader
 
 Event = Scanned | Rejected | tuple[ScannerStatus, str]
 WAIT = 5.0

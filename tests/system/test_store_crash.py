@@ -22,7 +22,7 @@ WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from kiosk.models import Direction, Entry, Method, Reason, Role, Verdict, new_entry_id
+    from kiosk.domain.models import Direction, Entry, Method, Reason, Role, Verdict, new_entry_id
     from storage.entries import EntryStore
 
     store = EntryStore(Path(sys.argv[1]))

@@ -16,8 +16,8 @@ from qrscreen import decode_screen
 from servers import require_tool
 from tmux_terminal import Terminal
 
-from kiosk.models import Method, Notice, Person, Role, Verdict
-from kiosk.pins import hash_pin
+from kiosk.domain.models import Method, Notice, Person, Role, Verdict
+from kiosk.domain.pins import hash_pin
 from storage.entries import EntryStore
 from storage.notices import NoticeStore
 from storage.roster import RosterStore

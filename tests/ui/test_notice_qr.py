@@ -10,9 +10,9 @@ from qrscreen import decode_screen, find_code, quiet_zone_is_clear, screen_lines
 from rich.color import Color
 from textual.app import App, ComposeResult
 
-from kiosk.clock import FrozenClock
-from kiosk.models import Notice
-from kiosk.qr import DARK_CHARS
+from kiosk.domain.clock import FrozenClock
+from kiosk.domain.models import Notice
+from kiosk.domain.qr import DARK_CHARS
 from screens.notices import NoticesScreen
 from screens.widgets.notice_qr import NoticeQR
 from storage.notices import NoticeStore

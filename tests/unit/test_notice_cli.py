@@ -71,7 +71,7 @@ def test_a_missing_title_is_a_usage_error(station: Path) -> None:
 
 
 def test_list_flags_a_notice_the_allowlist_no_longer_covers(station: Path) -> None:
-    from kiosk.models import Notice
+    from kiosk.domain.models import Notice
 
     NoticeStore(station.parent / "data").add(
         Notice("c9", "旧通知", "https://old.example.edu.cn/1", "2026-11-01T08:00:00+08:00", "center")

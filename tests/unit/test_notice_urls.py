@@ -1,4 +1,4 @@
-"""kiosk/notices.py: only authoritative https URLs pass; local notices, staleness and rotation."""
+"""kiosk/domain/notices.py: only authoritative https URLs pass; local notices, staleness and rotation."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from kiosk.models import Notice
-from kiosk.notices import (
+from kiosk.domain.models import Notice
+from kiosk.domain.notices import (
     MAX_URL_LENGTH,
     NoticeRefused,
     make_local_notice,

@@ -18,8 +18,8 @@ from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Tab
 
 from kiosk.center.auth import token_hash
 from kiosk.center.db import Database, utc_now
-from kiosk.models import Person
-from kiosk.pins import hash_pin, verify_pin
+from kiosk.domain.models import Person
+from kiosk.domain.pins import hash_pin, verify_pin
 
 Role = Literal["viewer", "admin"]
 ROLES: tuple[Role, ...] = ("viewer", "admin")

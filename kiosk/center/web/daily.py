@@ -15,10 +15,10 @@ from kiosk.center.web import accounts
 from kiosk.center.web.overview import today
 from kiosk.center.web.session import PREFIX, Signed, address, database, language, render
 from kiosk.center.web.text import Language, translate
-from kiosk.export import COLUMNS, FEVER_FILL, NOT_ADMITTED_FILL, report_row, table_sheet
-from kiosk.i18n import t as gate_text
-from kiosk.models import Entry
-from kiosk.privacy import mask_id, mask_name
+from kiosk.domain.i18n import t as gate_text
+from kiosk.domain.models import Entry
+from kiosk.domain.privacy import mask_id, mask_name
+from kiosk.station.export import COLUMNS, FEVER_FILL, NOT_ADMITTED_FILL, report_row, table_sheet
 
 router = APIRouter(prefix=PREFIX)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

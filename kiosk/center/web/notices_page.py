@@ -11,8 +11,8 @@ from kiosk.center import notice_board
 from kiosk.center.web import accounts, charts
 from kiosk.center.web.session import PREFIX, Admin, Signed, address, check_csrf, database, language, render
 from kiosk.center.web.text import translate
-from kiosk.notices import NoticeRefused
-from kiosk.qr import module_matrix
+from kiosk.domain.notices import NoticeRefused
+from kiosk.domain.qr import module_matrix
 
 router = APIRouter(prefix=PREFIX)
 

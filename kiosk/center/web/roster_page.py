@@ -16,8 +16,8 @@ from kiosk.center import roster
 from kiosk.center.web import accounts
 from kiosk.center.web.session import PREFIX, Admin, Signed, address, check_csrf, database, language, render
 from kiosk.center.web.text import translate
-from kiosk.models import Person
-from kiosk.roster_file import RosterFileError, read_roster_file
+from kiosk.domain.models import Person
+from kiosk.domain.roster_file import RosterFileError, read_roster_file
 
 router = APIRouter(prefix=PREFIX)
 MAX_UPLOAD = 20 * 1024 * 1024

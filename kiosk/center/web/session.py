@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from kiosk.center.db import Database
 from kiosk.center.web import accounts
 from kiosk.center.web.text import Language, translate
-from kiosk.privacy import mask_id, mask_name
+from kiosk.domain.privacy import mask_id, mask_name
 
 SESSION_COOKIE = "kiosk_session"
 SIGNIN_COOKIE = "kiosk_signin"

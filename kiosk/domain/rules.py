@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.config import RulesConfig
-from kiosk.models import Direction, Method, Person, Reading, Reason, Role, Verdict, Visitor
+from kiosk.domain.config import RulesConfig
+from kiosk.domain.models import Direction, Method, Person, Reading, Reason, Role, Verdict, Visitor
 
 RULES_VERSION = "2026.11-1"
 

@@ -230,7 +230,7 @@ def _check(hint: Any, dotted: str, value: Any, fail: typing.Callable[[str], Conf
 
 
 def _security(values: dict[str, Any], locate: _Locator) -> SecurityConfig:
-    from kiosk.pins import is_pin_hash
+    from kiosk.domain.pins import is_pin_hash
 
     duty: list[DutyStaff] = []
     for key, value in values.items():

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kiosk.cli import EXIT_FAILURE, EXIT_OK, add_command, load
-from kiosk.clock import SystemClock
-from kiosk.i18n import both
-from kiosk.notices import NoticeRefused, make_local_notice, stale_since, url_problem
+from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, add_command, load
+from kiosk.domain.clock import SystemClock
+from kiosk.domain.i18n import both
+from kiosk.domain.notices import NoticeRefused, make_local_notice, stale_since, url_problem
 from storage.files import StoreError
 from storage.notices import NoticeStore
 

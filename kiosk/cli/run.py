@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-from kiosk.cli import EXIT_FAILURE, EXIT_USAGE, add_command, load
-from kiosk.i18n import both
+from kiosk.cli.main import EXIT_FAILURE, EXIT_USAGE, add_command, load
+from kiosk.domain.i18n import both
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -166,7 +166,7 @@ def _read_password() -> str | None:
 
 def _import_roster(args: argparse.Namespace) -> int:
     from kiosk.center.roster import update
-    from kiosk.roster_file import RosterFileError, read_roster_file
+    from kiosk.domain.roster_file import RosterFileError, read_roster_file
 
     try:
         found = read_roster_file(Path(args.file))
@@ -192,7 +192,7 @@ def _import_roster(args: argparse.Namespace) -> int:
 
 def _add_notice(args: argparse.Namespace) -> int:
     from kiosk.center.notice_board import publish
-    from kiosk.notices import NoticeRefused
+    from kiosk.domain.notices import NoticeRefused
 
     try:
         domains = args.allowed_domains or [DEFAULT_DOMAIN]

@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 
-from kiosk.backoff import Backoff
-from kiosk.config import CenterConfig, Config, ConfigError
-from kiosk.i18n import both
-from kiosk.models import Notice, Person
+from kiosk.domain.config import CenterConfig, Config, ConfigError
+from kiosk.domain.i18n import both
+from kiosk.domain.models import Notice, Person
+from kiosk.station.backoff import Backoff
 from storage.entries import EntryStore
 from storage.files import StoreError
 from storage.notices import NoticeStore

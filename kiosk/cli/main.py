@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from kiosk.config import Config, ConfigError, load_config
+from kiosk.domain.config import Config, ConfigError, load_config
 
 DEFAULT_CONFIG = Path("kiosk.toml")
 
@@ -38,7 +38,7 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _hash_pin(args: argparse.Namespace) -> int:
-    from kiosk.pins import hash_pin
+    from kiosk.domain.pins import hash_pin
 
     if args.stdin:
         pin = sys.stdin.readline().strip()
@@ -55,14 +55,14 @@ def _hash_pin(args: argparse.Namespace) -> int:
 
 
 COMMAND_MODULES = {
-    "roster": "kiosk.commands",
-    "export": "kiosk.commands",
-    "purge": "kiosk.commands",
-    "sync": "kiosk.sync_cli",
-    "center": "kiosk.center.cli",
-    "notices": "kiosk.notice_cli",
-    "run": "kiosk.run_cli",
-    "demo": "kiosk.demo_cli",
+    "roster": "kiosk.cli.data",
+    "export": "kiosk.cli.data",
+    "purge": "kiosk.cli.data",
+    "sync": "kiosk.cli.sync",
+    "center": "kiosk.cli.center",
+    "notices": "kiosk.cli.notice",
+    "run": "kiosk.cli.run",
+    "demo": "kiosk.cli.demo",
 }
 """Which module adds each subcommand (its `register(sub)`, using `add_command`)."""
 

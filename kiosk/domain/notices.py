@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from kiosk.i18n import both
-from kiosk.models import Notice, new_entry_id
+from kiosk.domain.i18n import both
+from kiosk.domain.models import Notice, new_entry_id
 
 MAX_URL_LENGTH = 200
 """Longer URLs make a QR code too dense for a terminal (version 10 at level M holds 213 bytes)."""

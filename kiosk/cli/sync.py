@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kiosk.cli import EXIT_FAILURE, EXIT_OK, add_command, load
+from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, add_command, load
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from kiosk.sync import station_token, syncer_from_config
+    from kiosk.station.sync import station_token, syncer_from_config
     from storage.entries import EntryStore
     from storage.notices import NoticeStore
     from storage.roster import RosterStore
