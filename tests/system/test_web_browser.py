@@ -93,7 +93,8 @@ def css(driver: Any, selector: str) -> list[Any]:
 
 def now_(driver: Any, selector: str, what: str = "className") -> str | None:
     """A property of the element as it is now (live updates replace elements: no reference is kept)."""
-    return driver.execute_script(f"const e = document.querySelector(arguments[0]); return e ? e.{what} : null", selector)
+    script = f"const e = document.querySelector(arguments[0]); return e ? e.{what} : null"
+    return driver.execute_script(script, selector)
 
 
 def no_foreign_host(driver: Any, center: Center) -> None:
@@ -234,8 +235,7 @@ def test_roster_upload_dry_run_and_confirm(browser: Any, center: Center, tmp_pat
 
 
 def test_no_page_references_another_host(browser: Any, center: Center) -> None:
-    csrf_page = browser.get(f"{center.url}/web/notices")
-    del csrf_page
+    browser.get(f"{center.url}/web/notices")
     by_id(browser, "notice-title").send_keys("关于返校的通知")
     by_id(browser, "notice-url").send_keys("https://www.bnu.edu.cn/tzgg/return.html")
     by_id(browser, "notice-publish").click()
