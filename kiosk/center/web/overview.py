@@ -22,7 +22,7 @@ from kiosk.center import reports
 from kiosk.center.db import Database, stations, utc_now
 from kiosk.center.entries import FEVER_REASONS
 from kiosk.center.web import accounts, charts
-from kiosk.center.web.session import PREFIX, Signed, check_csrf, database, fragment, language, render
+from kiosk.center.web.session import PREFIX, SESSION_COOKIE, Signed, check_csrf, database, fragment, language, render
 from kiosk.center.web.text import Language, duration, translate
 
 router = APIRouter(prefix=PREFIX)
@@ -173,7 +173,10 @@ def overview_page(request: Request, session: Signed, silent_after: SilentAfter =
 async def overview_live(request: Request, session: Signed, silent_after: SilentAfter = 120) -> AsyncIterator[Any]:
     """The overview's parts whenever one of them changes (checked every LIVE_SECONDS)."""
     sent: dict[str, str] = {}
+    token = request.cookies.get(SESSION_COOKIE, "")
     while not await request.is_disconnected():
+        if await run_in_threadpool(accounts.session, database(request), token) is None:
+            return  # signed out or expired: the page's next request goes to the sign-in
         parts = await run_in_threadpool(overview_parts, request, session, silent_after)
         changed = {}
         for name, html in parts.items():

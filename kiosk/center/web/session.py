@@ -6,6 +6,7 @@ Pages never accept a bearer token (station tokens never sign in) and the JSON AP
 from __future__ import annotations
 
 import hmac
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,8 +24,17 @@ SIGNIN_COOKIE = "kiosk_signin"
 LANGUAGE_COOKIE = "kiosk_lang"
 PREFIX = "/web"
 
+
+def local_time(moment: datetime | None) -> str:
+    """A stored naive-UTC time in the center's zone, to the minute."""
+    if moment is None:
+        return ""
+    return moment.replace(tzinfo=UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.globals.update(mask_id=mask_id, mask_name=mask_name, prefix=PREFIX)
+templates.env.filters["local"] = local_time
 
 
 class SignInRequired(Exception):

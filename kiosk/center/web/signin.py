@@ -21,6 +21,7 @@ from kiosk.center.web.session import (
     check_csrf,
     database,
     language,
+    local_time,
     render,
     set_session_cookie,
 )
@@ -62,7 +63,7 @@ def signin(
     outcome = accounts.sign_in(database(request), username.strip(), password, address(request))
     if outcome.token is None:
         if outcome.locked_until is not None:
-            until = outcome.locked_until.strftime("%H:%M") + " UTC"
+            until = local_time(outcome.locked_until)
             return _form(request, _local(next), translate("signin.locked", lang, until=until), 429)
         return _form(request, _local(next), translate("signin.wrong", lang), 401)
     response = RedirectResponse(_local(next), status_code=303)
