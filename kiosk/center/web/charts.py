@@ -48,11 +48,11 @@ def bars(rows: Sequence[tuple[str, VerdictCounts]], title: str) -> Markup:
 def columns(rows: Sequence[tuple[str, VerdictCounts]], title: str) -> Markup:
     """Vertical stacked columns (the hours of a day), labelled underneath."""
     peak = max((counts.total for _, counts in rows), default=0) or 1
-    width, plot, bottom = 24, 120, 36
+    width, top, plot, bottom = 24, 14, 120, 22
     total_width = width * len(rows) + 8
     parts = [
-        f'<svg class="chart" viewBox="0 0 {total_width} {plot + bottom}" width="{total_width}"'
-        f' height="{plot + bottom}" role="img" aria-label="{escape(title)}">'
+        f'<svg class="chart" viewBox="0 -{top} {total_width} {top + plot + bottom}" width="{total_width}"'
+        f' height="{top + plot + bottom}" role="img" aria-label="{escape(title)}">'
     ]
     for index, (label, counts) in enumerate(rows):
         x = index * width + 4

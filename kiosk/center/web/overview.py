@@ -29,6 +29,8 @@ router = APIRouter(prefix=PREFIX)
 
 LIVE_SECONDS = 2.0
 """How often the live overview looks for changes."""
+CASES_SHOWN = 100
+"""Cases on the overview: all that wait for a follow-up, and the newest handled ones up to this many."""
 SilentAfter = Annotated[int, Query(ge=1, le=7 * 24 * 3600, description="No heartbeat for this long: silent.")]
 
 
@@ -118,13 +120,13 @@ def _offset(row: Any, lang: Language) -> str:
     except ValueError:
         return ""
     clock = clock.replace(tzinfo=UTC) if clock.tzinfo is None else clock
-    seconds = (clock - row.last_heartbeat.replace(tzinfo=UTC)).total_seconds()
-    sign = "+" if seconds >= 0 else "−"
-    return sign + duration(abs(seconds), lang)
+    seconds = round((clock - row.last_heartbeat.replace(tzinfo=UTC)).total_seconds())
+    return ("−" if seconds < 0 else "±" if seconds == 0 else "+") + duration(abs(seconds), lang)
 
 
-def cases(db: Database, day: str) -> list[dict[str, Any]]:
-    """Fever and referral entries of `day`, newest first, each with its follow-up (or None)."""
+def cases(db: Database, day: str, limit: int = CASES_SHOWN) -> tuple[list[dict[str, Any]], int]:
+    """Fever and referral entries of `day`, newest first, each with its follow-up (or None): every one still
+    waiting for a follow-up, then handled ones up to `limit` in all. Also how many handled ones were left out."""
     found = [
         entry
         for entry in reports.flagged(db, day)
@@ -136,7 +138,11 @@ def cases(db: Database, day: str) -> list[dict[str, Any]]:
         entry["followup"] = done.get(entry["entry_id"])
         temperatures = [reading["celsius"] for reading in entry.get("readings", [])]
         entry["temperature"] = max(temperatures) if temperatures else None
-    return found
+    room = max(0, limit - sum(1 for entry in found if entry["followup"] is None))
+    handled = [entry for entry in found if entry["followup"] is not None]
+    kept = {entry["entry_id"] for entry in handled[:room]}
+    shown = [entry for entry in found if entry["followup"] is None or entry["entry_id"] in kept]
+    return shown, len(found) - len(shown)
 
 
 def overview_parts(request: Request, session: accounts.Session, silent_after: int) -> dict[str, str]:
@@ -145,6 +151,7 @@ def overview_parts(request: Request, session: accounts.Session, silent_after: in
     lang = language(request)
     day = today()
     stats = reports.stats(db, day)
+    shown, more = cases(db, day)
     chart_context = {
         "day": day,
         "totals": stats.totals,
@@ -159,7 +166,7 @@ def overview_parts(request: Request, session: accounts.Session, silent_after: in
     return {
         "stations": fragment(request, "_stations.html", session, stations=station_states(db, silent_after, lang)),
         "charts": fragment(request, "_charts.html", session, **chart_context),
-        "cases": fragment(request, "_cases.html", session, cases=cases(db, day)),
+        "cases": fragment(request, "_cases.html", session, cases=shown, more=more, day=day),
     }
 
 

@@ -17,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 from kiosk.center.db import Database
 from kiosk.center.web import accounts
 from kiosk.center.web.text import Language, translate
+from kiosk.domain.i18n import t as gate_text
 from kiosk.domain.privacy import mask_id, mask_name
 
 SESSION_COOKIE = "kiosk_session"
@@ -33,7 +34,7 @@ def local_time(moment: datetime | None) -> str:
 
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-templates.env.globals.update(mask_id=mask_id, mask_name=mask_name, prefix=PREFIX)
+templates.env.globals.update(mask_id=mask_id, mask_name=mask_name, prefix=PREFIX, gate_text=gate_text)
 templates.env.filters["local"] = local_time
 
 

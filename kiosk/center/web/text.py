@@ -40,7 +40,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "station.state": ("状态", "State"),
     "station.online": ("在线", "Online"),
     "station.silent": ("静默 {duration}", "Silent for {duration}"),
-    "station.never": ("从未联系", "Never heard from"),
+    "station.never": ("无心跳", "No heartbeat yet"),
     "station.backlog": ("待上传", "Backlog"),
     "station.backlog_age": ("最早 {duration} 前", "oldest {duration} ago"),
     "station.clock": ("时钟偏差", "Clock offset"),
