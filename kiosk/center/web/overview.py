@@ -45,7 +45,6 @@ class StationState:
     backlog_age: str
     clock_offset: str
     version: str
-    received: int
 
 
 def today() -> str:
@@ -54,26 +53,17 @@ def today() -> str:
 
 
 def station_states(db: Database, silent_after: int, lang: Language) -> list[StationState]:
-    """Every registered station, from the completeness report and what its last heartbeat said."""
-    report = reports.completeness(db, max(1, silent_after // 60))
+    """Every registered station as its last heartbeat left it.
+
+    Read from the stations table alone (a row per station), not from the completeness report, whose sequence
+    gaps cost a pass over every entry: the live overview asks every LIVE_SECONDS for each open browser.
+    """
     with db.read() as conn:
-        extra = {
-            row.station_id: row
-            for row in conn.execute(
-                select(
-                    stations.c.station_id,
-                    stations.c.last_heartbeat,
-                    stations.c.station_clock,
-                    stations.c.oldest_pending,
-                    stations.c.app_version,
-                )
-            )
-        }
+        rows = conn.execute(select(stations).order_by(stations.c.station_id)).mappings().all()
     now = utc_now()
     states = []
-    for station in report.stations:
-        row = extra.get(station.station_id)
-        heard = row.last_heartbeat if row is not None else None
+    for row in rows:
+        heard = row["last_heartbeat"]
         quiet = None if heard is None else (now - heard).total_seconds()
         online = quiet is not None and quiet <= silent_after
         if quiet is None:
@@ -84,16 +74,15 @@ def station_states(db: Database, silent_after: int, lang: Language) -> list[Stat
             state = translate("station.silent", lang, duration=duration(quiet, lang))
         states.append(
             StationState(
-                station_id=station.station_id,
-                name=station.name,
-                campus=station.campus,
+                station_id=row["station_id"],
+                name=row["name"],
+                campus=row["campus"],
                 online=online,
                 state=state,
-                backlog=station.pending_reported,
-                backlog_age=_age(row.oldest_pending if row is not None else None, lang),
-                clock_offset=_offset(row, lang),
-                version=(row.app_version if row is not None else None) or "",
-                received=station.received,
+                backlog=row["pending_reported"],
+                backlog_age=_age(row["oldest_pending"], lang),
+                clock_offset=_offset(row["station_clock"], heard, lang),
+                version=row["app_version"] or "",
             )
         )
     return states
@@ -111,16 +100,16 @@ def _age(oldest: str | None, lang: Language) -> str:
     return translate("station.backlog_age", lang, duration=duration((datetime.now(UTC) - moment).total_seconds(), lang))
 
 
-def _offset(row: Any, lang: Language) -> str:
+def _offset(station_clock: str | None, heard: datetime | None, lang: Language) -> str:
     """The station's clock minus the center's, at its last heartbeat."""
-    if row is None or not row.station_clock or row.last_heartbeat is None:
+    if not station_clock or heard is None:
         return ""
     try:
-        clock = datetime.fromisoformat(row.station_clock)
+        clock = datetime.fromisoformat(station_clock)
     except ValueError:
         return ""
     clock = clock.replace(tzinfo=UTC) if clock.tzinfo is None else clock
-    seconds = round((clock - row.last_heartbeat.replace(tzinfo=UTC)).total_seconds())
+    seconds = round((clock - heard.replace(tzinfo=UTC)).total_seconds())
     return ("−" if seconds < 0 else "±" if seconds == 0 else "+") + duration(abs(seconds), lang)
 
 
