@@ -5,20 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
 
 from kiosk.domain.i18n import Language
 from kiosk.station.station import Station
-from storage.notices import NoticeStore
+
+if TYPE_CHECKING:
+    from screens.notices import NoticeSource
 
 
 def staff_screen(
     name: str,
     station: Station,
     language: Language,
-    notices: NoticeStore,
+    notices: NoticeSource,
     allowed_domains: tuple[str, ...],
     now: Callable[[], datetime],
     handover_dir: Path,
