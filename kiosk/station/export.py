@@ -115,9 +115,9 @@ def _write_xlsx(entries: Sequence[Entry], stream: IO[bytes], language: Language)
     # Write-only mode streams rows to the file: a busy canteen's day is tens of thousands of rows.
     book = Workbook(write_only=True)
     rows = [_xlsx_values(entry, language) for entry in entries]
-    table_sheet(book, t("export.sheet.entries", language), _header(language), rows, [_fill(e) for e in entries])
+    _table_sheet(book, t("export.sheet.entries", language), _header(language), rows, [_fill(e) for e in entries])
     counts_header, counts = _hour_counts(entries, language)
-    table_sheet(book, t("export.sheet.counts", language), counts_header, counts, [None] * len(counts))
+    _table_sheet(book, t("export.sheet.counts", language), counts_header, counts, [None] * len(counts))
     book.save(stream)
 
 
@@ -135,7 +135,7 @@ def _fill(entry: Entry) -> str | None:
     return None
 
 
-def table_sheet(book: Any, title: str, header: list[str], rows: list[list[Any]], fills: list[str | None]) -> None:
+def _table_sheet(book: Any, title: str, header: list[str], rows: list[list[Any]], fills: list[str | None]) -> None:
     """A sheet with a bold frozen header, an auto-filter and columns wide enough for their CJK text."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font, PatternFill

@@ -134,7 +134,7 @@ def add_user(db: Database, username: str, role: str, password: str) -> User:
         if not changed:
             conn.execute(users.insert().values(username=username, created_at=utc_now(), **row))
         conn.execute(delete(sessions).where(sessions.c.username == username))
-    return User(username, role)  # type: ignore[arg-type]
+    return User(username, role)
 
 
 def sign_in(db: Database, username: str, password: str, address: str) -> SignIn:

@@ -29,7 +29,9 @@ def _local_time(text: str) -> datetime | None:
         return None
 
 
-def _results(request: Request, kind: str, person_id: str, window: int, station_id: str, start: str, end: str) -> dict:
+def _results(
+    request: Request, kind: str, person_id: str, window: int, station_id: str, start: str, end: str
+) -> dict[str, Any]:
     db = database(request)
     found: dict[str, Any] = {"entries": [], "contacts": [], "error": None, "searched": False}
     if kind in ("person", "trace") and person_id.strip():

@@ -51,7 +51,8 @@ class Refused(Exception):
 
 
 def database(request: Request) -> Database:
-    return request.app.state.db
+    db: Database = request.app.state.db
+    return db
 
 
 def language(request: Request) -> Language:
