@@ -49,7 +49,7 @@ def seed(db_url: str) -> None:
         add_user(db, USER, "admin", PASSWORD)
         cases = [e for e in flagged(db, today.isoformat()) if e["verdict"] == "referred"]
         for case in cases[:-3]:  # the newest three still wait for someone
-            follow_up(db, case["entry_id"], "防控办 王老师", "已联系校医院")
+            follow_up(db, case["station_id"], case["entry_id"], "防控办 王老师", "已联系校医院")
     finally:
         db.close()
 

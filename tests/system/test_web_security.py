@@ -135,3 +135,29 @@ def test_sign_in_never_redirects_elsewhere(center: Center) -> None:
     assert "evil.example" not in form.text
     body = {"username": VIEWER[0], "password": VIEWER[1], "csrf": csrf_of(form.text), "next": "//evil.example/"}
     assert client.post("/web/signin", data=body).headers["location"] == "/web/"
+
+
+def test_a_notice_off_the_allowlist_is_refused_and_not_stored(center: Center) -> None:
+    admin = signed_in(center, ADMIN)
+    csrf = csrf_of(admin.get("/web/notices").text)
+    for url in ("https://evil.example/bnu.edu.cn.html", "http://www.bnu.edu.cn/plain-http.html"):
+        refused = admin.post("/web/notices", data={"csrf": csrf, "title": "假通知", "url": url})
+        assert refused.status_code == 422 and 'id="notice-error"' in refused.text and "未发布" in refused.text
+        assert url in refused.text  # the form keeps what was typed
+        assert all(
+            url != n["url"] for n in httpx.get(f"{center.url}/api/v1/notices", headers=center.admin).json()["notices"]
+        )
+
+
+def test_a_roster_with_bad_rows_cannot_replace_the_whole_roster(center: Center) -> None:
+    admin = signed_in(center, ADMIN)
+    csrf = csrf_of(admin.get("/web/roster").text)
+    body = "person_id,name,role\n2023000301,好人,student\n2023000302,坏行,wizard\n".encode()
+    response = admin.post(
+        "/web/roster/upload",
+        data={"csrf": csrf, "replace": "true"},
+        files={"file": ("名单.csv", body, "text/csv")},
+    )
+    assert response.status_code == 422 and "roster-confirm" not in response.text
+    assert "名单.csv" in response.text and "第 3 行 / line 3" in response.text  # the bad row named by its line
+    assert "/tmp" not in response.text  # the server's scratch path is never shown

@@ -67,6 +67,7 @@ audit = Table(
 followups = Table(
     "web_followups",
     web_metadata,
+    Column("station_id", String(64), primary_key=True),
     Column("entry_id", String(64), primary_key=True),
     Column("username", String(64), nullable=False),
     Column("at", DateTime, nullable=False),
@@ -208,21 +209,23 @@ def audit_trail(db: Database, limit: int = 200) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
-def follow_up(db: Database, entry_id: str, username: str, note: str) -> None:
+def follow_up(db: Database, station_id: str, entry_id: str, username: str, note: str) -> None:
     """Mark a fever or referral case as handled (the latest follow-up wins)."""
     values = {"username": username, "at": utc_now(), "note": note.strip()[:500]}
+    case = (followups.c.station_id == station_id) & (followups.c.entry_id == entry_id)
     with db.write() as conn:
-        changed = conn.execute(update(followups).where(followups.c.entry_id == entry_id).values(**values)).rowcount
-        if not changed:
-            conn.execute(followups.insert().values(entry_id=entry_id, **values))
+        if not conn.execute(update(followups).where(case).values(**values)).rowcount:
+            conn.execute(followups.insert().values(station_id=station_id, entry_id=entry_id, **values))
 
 
-def followups_of(db: Database, entry_ids: list[str]) -> dict[str, dict[str, Any]]:
+def followups_of(db: Database, station_ids: set[str], entry_ids: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The follow-ups of these entries, by (station_id, entry_id)."""
     if not entry_ids:
         return {}
+    query = select(followups).where(followups.c.entry_id.in_(entry_ids), followups.c.station_id.in_(station_ids))
     with db.read() as conn:
-        rows = conn.execute(select(followups).where(followups.c.entry_id.in_(entry_ids))).mappings().all()
-    return {row["entry_id"]: dict(row) for row in rows}
+        rows = conn.execute(query).mappings().all()
+    return {(row["station_id"], row["entry_id"]): dict(row) for row in rows}
 
 
 def stage_roster(db: Database, username: str, people: list[Person], replace: bool) -> str:

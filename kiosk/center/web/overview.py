@@ -29,6 +29,8 @@ router = APIRouter(prefix=PREFIX)
 
 LIVE_SECONDS = 2.0
 """How often the live overview looks for changes."""
+GATES_CHARTED = 24
+"""The busiest gates in the overview's chart; the daily report lists them all."""
 CASES_SHOWN = 100
 """Cases on the overview: all that wait for a follow-up, and the newest handled ones up to this many."""
 SilentAfter = Annotated[int, Query(ge=1, le=7 * 24 * 3600, description="No heartbeat for this long: silent.")]
@@ -122,9 +124,9 @@ def cases(db: Database, day: str, limit: int = CASES_SHOWN) -> tuple[list[dict[s
         if entry["verdict"] == "referred" or not FEVER_REASONS.isdisjoint(entry["reasons"])
     ]
     found.reverse()
-    done = accounts.followups_of(db, [entry["entry_id"] for entry in found])
+    done = accounts.followups_of(db, {e["station_id"] for e in found}, [e["entry_id"] for e in found])
     for entry in found:
-        entry["followup"] = done.get(entry["entry_id"])
+        entry["followup"] = done.get((entry["station_id"], entry["entry_id"]))
         temperatures = [reading["celsius"] for reading in entry.get("readings", [])]
         entry["temperature"] = max(temperatures) if temperatures else None
     room = max(0, limit - sum(1 for entry in found if entry["followup"] is None))
@@ -141,6 +143,7 @@ def overview_parts(request: Request, session: accounts.Session, silent_after: in
     day = today()
     stats = reports.stats(db, day)
     shown, more = cases(db, day)
+    busiest = sorted(stats.by_station, key=lambda s: (-s.total, s.station_id))[:GATES_CHARTED]
     chart_context = {
         "day": day,
         "totals": stats.totals,
@@ -148,8 +151,9 @@ def overview_parts(request: Request, session: accounts.Session, silent_after: in
             [(c.campus or "—", c) for c in stats.by_campus], translate("overview.by_campus", lang)
         ),
         "by_station": charts.bars(
-            [(s.name or s.station_id, s) for s in stats.by_station], translate("overview.by_station", lang)
+            [(s.name or s.station_id, s) for s in busiest], translate("overview.by_station", lang)
         ),
+        "more_gates": len(stats.by_station) - len(busiest),
         "by_hour": charts.columns([(str(h.hour), h) for h in stats.by_hour], translate("overview.by_hour", lang)),
     }
     return {
@@ -187,9 +191,10 @@ async def overview_live(request: Request, session: Signed, silent_after: SilentA
         await asyncio.sleep(LIVE_SECONDS)
 
 
-@router.post("/followup/{entry_id}")
+@router.post("/followup/{station_id}/{entry_id}")
 def follow_up(
     request: Request,
+    station_id: str,
     entry_id: str,
     session: Signed,
     csrf: Annotated[str, Form()] = "",
@@ -197,5 +202,5 @@ def follow_up(
 ) -> RedirectResponse:
     """Mark a fever or referral case as followed up by the signed-in user."""
     check_csrf(session, csrf)
-    accounts.follow_up(database(request), entry_id, session.user.username, note)
+    accounts.follow_up(database(request), station_id, entry_id, session.user.username, note)
     return RedirectResponse(f"{PREFIX}/#case-{entry_id}", status_code=303)

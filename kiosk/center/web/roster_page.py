@@ -85,9 +85,9 @@ def upload(
             return _error(request, session, str(exc).replace(str(path), name))
     problems = [problem.replace(str(path), name) for problem in found.problems]
     if not found.people:
-        return _error(request, session, translate("roster.nothing", lang), problems)
+        return _error(request, session, f"{name}: {translate('roster.nothing', lang)}", problems)
     if replace and problems:
-        return _error(request, session, translate("roster.replace_problems", lang), problems)
+        return _error(request, session, f"{name}: {translate('roster.replace_problems', lang)}", problems)
     plan = dry_run(roster.changes_since(db, 0).people, found.people, replace, problems)
     staged = accounts.stage_roster(db, session.user.username, found.people, replace)
     return render(request, "roster.html", session, plan=plan, staged=staged, name=name, replace=replace, shown=SHOWN)
