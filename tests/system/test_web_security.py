@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 import pytest
-from servers import Center, run_center
+from servers import Center, fresh_postgres_database, run_center
 from webkit import ADMIN, VIEWER, add_accounts, csrf_of, sign_in_http
 
 from kiosk.center.db import Database
@@ -18,13 +19,17 @@ pytestmark = pytest.mark.slow
 PAGES = ("/web/", "/web/completeness", "/web/search", "/web/daily", "/web/notices", "/web/roster", "/web/audit")
 
 
-@pytest.fixture(scope="module")
-def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def center(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
+    """The center on SQLite, then on PostgreSQL (the dashboard's own tables on both)."""
     workdir = tmp_path_factory.mktemp("web-security")
-    url = f"sqlite:///{workdir / 'center.db'}"
-    add_accounts(url)
-    with run_center(url, workdir) as running:
-        yield running
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{workdir / 'center.db'}"
+        else:
+            url = stack.enter_context(fresh_postgres_database(request.getfixturevalue("postgres_url")))
+        add_accounts(url)
+        yield stack.enter_context(run_center(url, workdir))
 
 
 def signed_in(center: Center, who: tuple[str, str]) -> httpx.Client:
