@@ -59,6 +59,15 @@ def test_the_lock_lasts_a_while_then_the_right_password_works_again(db: Database
     assert outcome.token is not None and accounts.session(db, outcome.token).user.username == "li"
 
 
+def test_one_address_trying_many_names_is_refused_a_while(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(accounts, "ADDRESS_LIMIT", 5)  # each attempt costs a real scrypt
+    accounts.add_user(db, "sun", "viewer", "the-right-password")
+    for attempt in range(accounts.ADDRESS_LIMIT):
+        assert accounts.sign_in(db, f"guess{attempt}", "wrong", "10.0.0.9").token is None
+    assert accounts.sign_in(db, "sun", "the-right-password", "10.0.0.9").locked_until is not None
+    assert accounts.sign_in(db, "sun", "the-right-password", "10.0.0.10").token is not None
+
+
 def test_a_new_password_ends_the_old_sessions(db: Database) -> None:
     accounts.add_user(db, "zhao", "viewer", "first-password")
     token = accounts.sign_in(db, "zhao", "first-password", "t").token

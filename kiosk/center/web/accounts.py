@@ -12,9 +12,24 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, delete, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    select,
+    update,
+)
 
 from kiosk.center.auth import token_hash
 from kiosk.center.db import Database, utc_now
@@ -28,6 +43,8 @@ MIN_PASSWORD = 10
 LOCK_AFTER = 10
 """Wrong passwords in a row that lock an account."""
 LOCK_FOR = timedelta(minutes=15)
+ADDRESS_LIMIT = 50
+"""Failed sign-ins from one address within LOCK_FOR (any names) after which that address is refused."""
 SESSION_FOR = timedelta(hours=12)
 STAGED_FOR = timedelta(hours=1)
 
@@ -62,6 +79,7 @@ audit = Table(
     Column("action", String(32), nullable=False),
     Column("detail", Text, nullable=False),
     Column("address", String(64), nullable=False),
+    Index("web_audit_address", "address", "at"),
 )
 
 followups = Table(
@@ -113,6 +131,11 @@ class SignIn:
     locked_until: datetime | None = None
 
 
+@cache
+def _unknown_user_hash() -> str:
+    return hash_pin(secrets.token_urlsafe(16))
+
+
 def ensure_tables(db: Database) -> None:
     with db.write() as conn:
         web_metadata.create_all(conn, checkfirst=True)
@@ -141,15 +164,26 @@ def add_user(db: Database, username: str, role: str, password: str) -> User:
 def sign_in(db: Database, username: str, password: str, address: str) -> SignIn:
     """Check the password (scrypt, blocking ~50 ms); LOCK_AFTER wrong ones in a row lock the account for LOCK_FOR.
 
-    Every attempt is audited. An unknown name and a wrong password look the same to the caller.
+    Every attempt is audited. An unknown name and a wrong password look the same to the caller. An address with
+    ADDRESS_LIMIT failures within LOCK_FOR (trying many names) is refused as a locked account would be.
     """
     now = utc_now()
+    recent_failures = (
+        select(func.count())
+        .select_from(audit)
+        .where(audit.c.address == address, audit.c.action == "sign-in-failed", audit.c.at > now - LOCK_FOR)
+    )
     with db.read() as conn:
         row = conn.execute(select(users).where(users.c.username == username)).mappings().first()
+        from_address = conn.execute(recent_failures).scalar_one()
+    if from_address >= ADDRESS_LIMIT:
+        record(db, username[:64], "sign-in-address-locked", "", address)
+        return SignIn(None, now + LOCK_FOR)
     if row is not None and row["locked_until"] is not None and row["locked_until"] > now:
         record(db, username, "sign-in-locked", "", address)
         return SignIn(None, row["locked_until"])
-    if row is None or not verify_pin(password, row["password_hash"]):
+    # An unknown name costs the same scrypt as a known one: the time of the answer says nothing either.
+    if not verify_pin(password, row["password_hash"] if row is not None else _unknown_user_hash()) or row is None:
         locked_until = None
         if row is not None:
             failed = row["failed_attempts"] + 1

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from kiosk.center import reports
 from kiosk.center.web import accounts
-from kiosk.center.web.overview import today
+from kiosk.center.web.overview import station_states, today
 from kiosk.center.web.session import PREFIX, Admin, Signed, address, check_csrf, database, language, render
 from kiosk.center.web.text import translate
 
@@ -60,6 +60,11 @@ def _query(kind: str, person_id: str, window: int, station_id: str, start: str, 
     }
 
 
+def _gates(request: Request) -> list[tuple[str, str]]:
+    """(station_id, name) of every station, offered in the gate field."""
+    return [(s.station_id, s.name) for s in station_states(database(request), 60, language(request))]
+
+
 Text = Annotated[str, Query(max_length=64)]
 Window = Annotated[int, Query(ge=0, le=24 * 60)]
 
@@ -84,7 +89,8 @@ def search_page(
         "end": end,
     }
     found = _results(request, kind, person_id, window, station_id, start, end)
-    return render(request, "search.html", session, query=query, unmasked=False, **found)
+    gates = _gates(request)
+    return render(request, "search.html", session, query=query, unmasked=False, gates=gates, **found)
 
 
 @router.post("/search/unmask")
@@ -112,7 +118,8 @@ def unmask(
     detail = " ".join(f"{key}={value}" for key, value in query.items() if value not in ("", None))
     accounts.record(database(request), session.user.username, "unmask", detail, address(request))
     found = _results(request, kind, person_id, window, station_id, start, end)
-    return render(request, "search.html", session, query=query, unmasked=True, **found)
+    gates = _gates(request)
+    return render(request, "search.html", session, query=query, unmasked=True, gates=gates, **found)
 
 
 @router.get("/completeness")
