@@ -39,6 +39,7 @@ from kiosk.center.schemas import (
     StatsReply,
     TraceReply,
 )
+from kiosk.center.web.mount import mount_dashboard
 from kiosk.domain.models import Notice, Person
 from kiosk.domain.notices import NoticeRefused
 
@@ -262,6 +263,7 @@ def create_app(
     for router in (stations_api, shared_api, admin_api):
         app.include_router(router)
     app.include_router(damage.api, responses=errors.documented(401, 403, 413, 422, 500, 503))
+    mount_dashboard(app)
     errors.install(app)
     app.add_middleware(Gate, identifier=app.state.identifier, max_body=max_body)
     return app

@@ -70,6 +70,9 @@ def register(sub: Subcommands) -> None:
     rotate_admin.add_argument("admin_id", metavar="ADMIN_ID", type=int)
     audit = _command(inner, "audit", "who changed access, newest first / 审计记录", _audit)
     audit.add_argument("--limit", type=int, default=50, help="lines to show (default 50)")
+    user = _command(inner, "add-user", "add a dashboard account (or reset one) / 添加网页账户", _add_user)
+    user.add_argument("name", metavar="NAME")
+    user.add_argument("--role", choices=("viewer", "admin"), default="viewer", help="viewer (default) or admin")
 
     roster = _command(inner, "import-roster", "import a CSV or XLSX roster / 导入名单", _import_roster)
     roster.add_argument("file", metavar="FILE")
@@ -204,6 +207,32 @@ def _audit(args: argparse.Namespace) -> int:
     for at, actor, action, subject, detail in audit_log(_database(args), args.limit):
         print(f"{at}  {actor:<24} {action:<22} {subject:<20} {detail}".rstrip())
     return EXIT_OK
+def _add_user(args: argparse.Namespace) -> int:
+    from kiosk.center.web.accounts import AccountError, add_user, ensure_tables
+
+    password = _read_password()
+    if password is None:
+        print("两次输入的密码不一致 / the two passwords differ", file=sys.stderr)
+        return EXIT_USAGE
+    db = _database(args)
+    ensure_tables(db)
+    try:
+        add_user(db, args.name, args.role, password)
+    except AccountError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    print(f"账户 {args.name} 已就绪({args.role}) / account {args.name} is ready ({args.role})")
+    return EXIT_OK
+
+
+def _read_password() -> str | None:
+    """Asked twice on a terminal; otherwise the first line of standard input. None when the two differ."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("密码 / password: ")
+    return first if getpass.getpass("再输入一次 / again: ") == first else None
 
 
 def _import_roster(args: argparse.Namespace) -> int:
