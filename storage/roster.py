@@ -53,6 +53,11 @@ class RosterStore:
         self._reload_if_changed()
         return self._people.get(person_id)
 
+    def people(self) -> dict[str, Person]:
+        """A copy of the whole roster by ID (for what an import would change)."""
+        self._reload_if_changed()
+        return dict(self._people)
+
     def search(self, text: str, limit: int = 20) -> list[Person]:
         """People whose ID starts with `text` or whose name contains it (case-insensitive)."""
         self._reload_if_changed()
@@ -141,6 +146,8 @@ def _person_hook(doc: dict) -> Any:
             dorm=sys.intern(str(doc.get("dorm", ""))),
             return_approved=bool(doc.get("return_approved", False)),
             observation=bool(doc.get("observation", False)),
+            card_nos=tuple(str(c) for c in doc.get("card_nos") or ()),
+            lost_cards=tuple(str(c) for c in doc.get("lost_cards") or ()),
         )
     except (KeyError, TypeError):
         return doc  # skipped by the isinstance filter: a damaged row never stops the roster loading

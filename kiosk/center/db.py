@@ -27,11 +27,12 @@ from sqlalchemy import (
     create_engine,
     event,
     select,
+    text,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Raise with every change to the tables below (and teach `_ensure_schema` to migrate)."""
 
 metadata = MetaData()
@@ -93,6 +94,9 @@ people = Table(
     Column("dorm", Text, nullable=False),
     Column("return_approved", Boolean, nullable=False),
     Column("observation", Boolean, nullable=False),
+    # Canonical card numbers (kiosk/domain/cards.py), separated by spaces; added in schema version 2.
+    Column("card_nos", Text, nullable=False, server_default=""),
+    Column("lost_cards", Text, nullable=False, server_default=""),
     Column("removed", Boolean, nullable=False),
     # The roster version in which this row last changed: stations ask for everything newer than theirs.
     Column("version", Integer, nullable=False),
@@ -215,6 +219,11 @@ def _ensure_schema(engine: Engine) -> None:
         with engine.begin() as conn:
             metadata.create_all(conn)
             conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
+    elif found == 1:
+        with engine.begin() as conn:
+            for column in ("card_nos", "lost_cards"):
+                conn.execute(text(f"ALTER TABLE people ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"))
+            conn.execute(schema_version.update().values(version=SCHEMA_VERSION))
     elif found > SCHEMA_VERSION:
         raise DatabaseError(
             f"数据库结构版本 {found} 比本程序支持的 {SCHEMA_VERSION} 新,请升级中心程序"

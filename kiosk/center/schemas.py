@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -41,6 +41,9 @@ class HeartbeatReply(BaseModel):
     server_time: str = Field(description="The center's clock, UTC, ISO 8601.")
 
 
+CardNumber = Annotated[str, Field(pattern=r"^[0-9]{1,25}$")]
+
+
 class PersonModel(BaseModel):
     person_id: str = Field(min_length=1, max_length=64)
     name: str = Field(max_length=200)
@@ -49,6 +52,12 @@ class PersonModel(BaseModel):
     dorm: str = ""
     return_approved: bool = Field(default=False, description="May return to a dormitory.")
     observation: bool = Field(default=False, description="Under medical observation: referred at the gate.")
+    card_nos: list[CardNumber] = Field(
+        default=[], max_length=16, description="Campus card numbers: canonical decimal UIDs (kiosk/domain/cards.py)."
+    )
+    lost_cards: list[CardNumber] = Field(
+        default=[], max_length=64, description="Card numbers reported lost or replaced: denied at every gate."
+    )
 
 
 class RosterReply(BaseModel):

@@ -9,9 +9,12 @@ import re
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING
 
 from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Handler, add_command, load
+
+if TYPE_CHECKING:
+    from kiosk.domain.roster_file import RosterDiff
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,11 +24,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     load_file = add_command(
         actions,
         "import",
-        "import people from a CSV or XLSX file (columns person_id,name,role[,campus,dorm,return_approved,observation])",
+        "import people from a CSV or XLSX file (columns person_id/学号, name/姓名, role/身份 [, card_no/卡号,"
+        " lost_card_no/挂失卡号, campus/校区, dorm/宿舍, return_approved/返校审批, observation/医学观察])",
         _roster_import,
     )
     load_file.add_argument("file", help="the CSV (UTF-8 or GB18030) or XLSX file")
     load_file.add_argument("--replace", action="store_true", help="make the roster exactly the file's good rows")
+    load_file.add_argument("--force", action="store_true", help="with --replace: remove more than 20%% of the roster")
+    load_file.add_argument("--dry-run", action="store_true", help="show what would change and write nothing")
 
     export = add_command(sub, "export", "write one day's entries as CSV, XLSX or JSON lines", _export)
     export.add_argument("--date", type=_day, default=None, help="YYYY-MM-DD (default: today)")
@@ -58,39 +64,64 @@ def _handles_storage_errors(handler: Handler) -> Handler:
 
 @_handles_storage_errors
 def _roster_import(args: argparse.Namespace) -> int:
-    from kiosk.domain.roster_file import RosterFileError, read_roster_file
+    from kiosk.cli.progress import progress_bar
+    from kiosk.domain.roster_file import RosterFileError, diff_roster, read_roster_file, refuse_replace
     from storage.roster import RosterStore
 
     config = load(args)
-    progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     try:
-        found = read_roster_file(Path(args.file), progress)
+        with progress_bar("读取 / reading") as advance:
+            found = read_roster_file(Path(args.file), config.scanner.id_pattern, advance)
     except RosterFileError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
-    for problem in found.problems:
-        print(problem, file=sys.stderr)
+    for line in found.summary():
+        print(line, file=sys.stderr)
+    store = RosterStore(config.data_dir)
+    current = store.people()
+    diff = diff_roster(current, found.people, args.replace)
+    if args.replace:
+        refusal = refuse_replace(diff, found, len(current), args.force)
+        if refusal is not None:
+            print(f"{refusal};名单未改动 / the roster is unchanged", file=sys.stderr)
+            return EXIT_FAILURE
     if not found.people:
         print(
             "文件中没有可导入的行,名单未改动 / no row of the file can be imported: the roster is unchanged",
             file=sys.stderr,
         )
         return EXIT_FAILURE
-    store = RosterStore(config.data_dir)
-    if args.replace:
-        store.replace_all(found.people)
-    else:
-        store.upsert(found.people)
+    if args.dry_run:
+        print_diff(diff)
+        print("试运行,名单未改动 / dry run: nothing was written")
+        return EXIT_FAILURE if found.problems else EXIT_OK
+    with progress_bar("保存 / storing") as advance:
+        advance(0, len(found.people))
+        if args.replace:
+            store.replace_all(found.people)
+        else:
+            store.upsert(found.people)
+        advance(len(found.people), len(found.people))
     imported = len(found.people)
+    print(diff.summary())
     print(f"已导入 {imported} 人,名单现有 {len(store)} 人 / imported {imported}, the roster now holds {len(store)}")
     if found.problems:
-        count = len(found.problems)
-        print(
-            f"{count} 个问题(见上),这些行未导入 / {count} problems (above): those rows were not imported",
-            file=sys.stderr,
-        )
+        rows = found.failed_rows
+        print(f"{rows} 行有问题(见上),未导入 / {rows} rows with problems (above) were not imported", file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
+
+
+def print_diff(diff: RosterDiff, shown: int = 10) -> None:
+    """What an import would change: the counts, then the first people of each kind of change."""
+    from kiosk.domain.roster_file import describe
+
+    print(diff.summary())
+    for label, people in (("+ 新增 / added", diff.added), ("- 删除 / removed", diff.removed)):
+        for person in people[:shown]:
+            print(f"{label}: {describe(person)}")
+    for before, after in diff.changed[:shown]:
+        print(f"~ 变更 / changed: {describe(before)} → {describe(after)}")
 
 
 @_handles_storage_errors
@@ -170,21 +201,3 @@ def _positive_days(text: str) -> int:
     if text.isdigit() and int(text) >= 1:
         return int(text)
     raise argparse.ArgumentTypeError(f"天数应为正整数 / DAYS must be a whole number of at least 1: {text!r}")
-
-
-class _ProgressBar:
-    """A bar redrawn in place on a terminal while a file is read."""
-
-    WIDTH = 30
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-
-    def __call__(self, done: int, total: int) -> None:
-        filled = self.WIDTH * done // total if total else self.WIDTH
-        percent = 100 * done // total if total else 100
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        self.stream.write(f"\r读取 / reading [{bar}] {percent:3d}% {done}/{total}")
-        if done >= total:
-            self.stream.write("\n")
-        self.stream.flush()
