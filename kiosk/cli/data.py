@@ -7,11 +7,12 @@ import functools
 import os
 import re
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Handler, add_command, load
+from kiosk.domain.clock import SystemClock
 
 if TYPE_CHECKING:
     from kiosk.domain.roster_file import RosterDiff
@@ -136,7 +137,7 @@ def _export(args: argparse.Namespace) -> int:
     if not config.data_dir.is_dir():
         print(f"找不到数据目录 / data directory not found: {config.data_dir}", file=sys.stderr)
         return EXIT_FAILURE
-    day = (args.date or datetime.now().astimezone().date()).isoformat()
+    day = (args.date or SystemClock(config.station.zone).now().date()).isoformat()
     store = EntryStore(config.data_dir)
     try:
         _warn(store.warnings)
@@ -166,7 +167,7 @@ def _purge(args: argparse.Namespace) -> int:
         print(f"找不到数据目录 / data directory not found: {config.data_dir}", file=sys.stderr)
         return EXIT_FAILURE
     days = args.older_than if args.older_than is not None else config.storage.retention_days
-    today = datetime.now().astimezone().date()
+    today = SystemClock(config.station.zone).now().date()
     cutoff = (today - timedelta(days=days)).isoformat()
     store = EntryStore(config.data_dir)
     try:
