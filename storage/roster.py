@@ -31,6 +31,10 @@ class RosterStore:
         self._people: dict[str, Person] = {}
         self._folded: dict[str, str] = {}
         """Casefolded names, only where casefolding changes the name."""
+        self._cards: dict[str, str] = {}
+        """Card number → person ID, for the people who have cards."""
+        self._lost: dict[str, str] = {}
+        """Lost or replaced card number → the ID of the person it belonged to."""
         self.version = ""
         """The center's roster version this copy reflects; empty when imported locally."""
         if load:
@@ -52,6 +56,15 @@ class RosterStore:
     def get(self, person_id: str) -> Person | None:
         self._reload_if_changed()
         return self._people.get(person_id)
+
+    def card_holder(self, card: str) -> tuple[Person | None, bool]:
+        """Who a canonical card number belongs to, and whether that card was reported lost."""
+        self._reload_if_changed()
+        lost = self._lost.get(card)
+        if lost is not None:
+            return self._people.get(lost), True
+        holder = self._cards.get(card)
+        return (self._people.get(holder) if holder is not None else None), False
 
     def people(self) -> dict[str, Person]:
         """A copy of the whole roster by ID (for what an import would change)."""
@@ -125,6 +138,8 @@ class RosterStore:
             people = {p.person_id: p for p in data.get("people", {}).values() if isinstance(p, Person)}
             folded = {p.person_id: f for p in people.values() if (f := p.name.casefold()) != p.name}
             self._people, self._folded = people, folded
+            self._cards = {card: p.person_id for p in people.values() for card in p.card_nos}
+            self._lost = {card: p.person_id for p in people.values() for card in p.lost_cards}
             self.version = str(data.get("meta", {}).get("1", {}).get("version", ""))
             self._stamp = stamp
             self._loaded = True

@@ -48,6 +48,9 @@ class ScannerConfig:
     """A scan whose text does not match this regular expression is rejected."""
     max_line: int = 64
     """Longest line accepted from the reader, in bytes."""
+    card_format: Literal["as-is", "decimal", "hex", "hex-reversed"] = "as-is"
+    """How an RFID reader writes a card's UID: decimal digits, hex, hex with the bytes reversed, or as the roster
+    lists card numbers (as-is). A scan is matched to a person ID first, then to a card number."""
 
 
 @dataclass(frozen=True)

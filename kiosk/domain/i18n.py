@@ -23,6 +23,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "reason.visitor_registered": ("访客已登记", "Visitor registered"),
     "reason.visitor_incomplete": ("访客信息不完整", "Visitor details incomplete"),
     "reason.leaving": ("离开", "Leaving"),
+    "reason.card_lost": ("卡已挂失,请联系值班人员", "Card reported lost: see the duty officer"),
     # scanning
     "scan.prompt": ("请刷卡", "Please scan"),
     "scan.rejected": ("无法识别的卡号,请重新刷卡", "Unreadable card: please scan again"),
