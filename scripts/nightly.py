@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kiosk.domain.clock import SystemClock
 from kiosk.domain.config import Config, ConfigError, load_config
-from kiosk.station.export import write_report
+from kiosk.station.export import Format, write_report
 from kiosk.station.sync import SyncSetupError, station_token, syncer_from_config
 from storage.entries import EntryStore
 from storage.files import StoreError, ensure_private_dir
@@ -27,7 +27,7 @@ from storage.roster import RosterStore
 
 log = logging.getLogger("kiosk.nightly")
 
-REPORT_FORMATS = ("csv", "xlsx")
+REPORT_FORMATS: tuple[Format, ...] = ("csv", "xlsx")
 
 
 def main(argv: list[str] | None = None) -> int:

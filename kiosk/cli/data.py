@@ -11,14 +11,14 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Handler, add_command, load
+from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Handler, Subcommands, add_command, load
 from kiosk.domain.clock import SystemClock
 
 if TYPE_CHECKING:
     from kiosk.domain.roster_file import RosterDiff
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     """Add `roster import`, `export` and `purge`."""
     roster = sub.add_parser("roster", help="manage the local roster", description="manage the local roster")
     actions = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
