@@ -127,6 +127,7 @@ def print_diff(diff: RosterDiff, shown: int = 10) -> None:
 
 @_handles_storage_errors
 def _export(args: argparse.Namespace) -> int:
+    from kiosk.cli.progress import progress_bar
     from kiosk.station.export import write_report
     from storage.entries import EntryStore
 
@@ -146,7 +147,8 @@ def _export(args: argparse.Namespace) -> int:
         store.close()
     output = Path(args.output) if args.output else None
     try:
-        write_report(entries, output, args.format, args.language or config.ui.language)
+        with progress_bar("导出 / exporting") as advance:
+            write_report(entries, output, args.format, args.language or config.ui.language, advance)
     except BrokenPipeError:
         # The reader (`| head`) went away: silence the interpreter's own complaint when it flushes at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -155,8 +155,8 @@ def test_export_csv_to_stdout(station: Path, day_of_entries: list[Entry]) -> Non
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(result.stdout.splitlines()))
     assert len(rows) == 3
-    assert rows[2][4] == "欧阳娜娜"
-    assert rows[2][7] == "禁止通行"
+    assert rows[2][5] == "欧阳娜娜"
+    assert rows[2][8] == "禁止通行"
 
 
 def test_export_jsonl_file(station: Path, day_of_entries: list[Entry]) -> None:

@@ -69,7 +69,7 @@ def test_day_boundaries_follow_the_station_zone_not_the_system(tmp_path: Path, u
         )
         assert result.returncode == 0, result.stderr
         rows = list(csv.reader(result.stdout.splitlines()))[1:]
-        assert [row[3] for row in rows] == expected
+        assert [row[4] for row in rows] == expected
 
 
 def test_the_clock_reads_in_the_station_zone(utc_process: None) -> None:
