@@ -392,7 +392,7 @@ def _reader_from_config(config: Config) -> ReaderFactory:
 
 def build_app(config: Config, clock: Clock | None = None, reader_factory: ReaderFactory | None = None) -> KioskApp:
     """Open the stores in the config's data directory, build the Station and the App (and the syncer if set)."""
-    clock = clock or SystemClock()
+    clock = clock or SystemClock(config.station.zone)
     data_dir = config.data_dir
     store = EntryStore(data_dir, load=False)  # both loaded by the app after its first paint
     roster = RosterStore(data_dir, load=False)

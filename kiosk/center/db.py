@@ -137,6 +137,9 @@ people = Table(
     Column("dorm", Text, nullable=False),
     Column("return_approved", Boolean, nullable=False),
     Column("observation", Boolean, nullable=False),
+    # Canonical card numbers (kiosk/domain/cards.py), separated by spaces; added in schema version 2.
+    Column("card_nos", Text, nullable=False, server_default=""),
+    Column("lost_cards", Text, nullable=False, server_default=""),
     Column("removed", Boolean, nullable=False),
     # The roster version in which this row last changed: stations ask for everything newer than theirs.
     Column("version", Integer, nullable=False),
@@ -287,6 +290,8 @@ def _migrate_from_1(conn: Connection) -> None:
         ("stations", "clock_offset FLOAT"),
         ("stations", "revoked_at TIMESTAMP"),
         ("admins", "revoked_at TIMESTAMP"),
+        ("people", "card_nos TEXT NOT NULL DEFAULT ''"),
+        ("people", "lost_cards TEXT NOT NULL DEFAULT ''"),
     ):
         conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column}")
     if conn.dialect.name == "sqlite":

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.cli.main import Subcommands
+from kiosk.domain.config import ScannerConfig
 
 if TYPE_CHECKING:
     from kiosk.center.db import Database
@@ -77,6 +78,13 @@ def register(sub: Subcommands) -> None:
     roster = _command(inner, "import-roster", "import a CSV or XLSX roster / 导入名单", _import_roster)
     roster.add_argument("file", metavar="FILE")
     roster.add_argument("--replace", action="store_true", help="remove everyone not in the file")
+    roster.add_argument("--force", action="store_true", help="with --replace: remove more than 20%% of the roster")
+    roster.add_argument("--dry-run", action="store_true", help="show what would change and write nothing")
+    roster.add_argument(
+        "--id-pattern",
+        default=ScannerConfig.id_pattern,
+        help="the stations' [scanner] id_pattern: IDs that no scan can match are refused (default: the stations')",
+    )
 
     notice = _command(inner, "add-notice", "publish a notice for every gate / 发布通知", _add_notice)
     notice.add_argument("--title", required=True, help="Chinese title")
@@ -236,24 +244,32 @@ def _read_password() -> str | None:
 
 
 def _import_roster(args: argparse.Namespace) -> int:
-    from kiosk.center.roster import update
-    from kiosk.domain.roster_file import RosterFileError, read_roster_file
+    from kiosk.center.roster import current_people, update
+    from kiosk.domain.roster_file import RosterFileError, diff_roster, read_roster_file, refuse_replace
 
     try:
-        found = read_roster_file(Path(args.file))
+        found = read_roster_file(Path(args.file), args.id_pattern)
     except RosterFileError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
-    for problem in found.problems:
-        print(problem, file=sys.stderr)
+    for line in found.summary():
+        print(line, file=sys.stderr)
+    db = _database(args)
+    current = current_people(db)
+    diff = diff_roster(current, found.people, args.replace)
+    if args.replace:
+        refusal = refuse_replace(diff, found, len(current), args.force)
+        if refusal is not None:
+            print(f"{refusal};名单未改动 / the roster is unchanged", file=sys.stderr)
+            return EXIT_FAILURE
     if not found.people:
         print("文件中没有可导入的行,名单未改动 / no row can be imported: the roster is unchanged", file=sys.stderr)
         return EXIT_FAILURE
-    if args.replace and found.problems:
-        # Replacing would remove the people on the bad rows from every gate.
-        print("文件有问题,未替换名单 / the file has problems: the roster was not replaced", file=sys.stderr)
-        return EXIT_FAILURE
-    version, changed = update(_database(args), found.people, args.replace)
+    print(diff.summary())
+    if args.dry_run:
+        print("试运行,名单未改动 / dry run: nothing was written")
+        return EXIT_FAILURE if found.problems else EXIT_OK
+    version, changed = update(db, found.people, args.replace)
     print(
         f"已导入 {len(found.people)} 人,{changed} 人有变动,名单版本 {version}"
         f" / imported {len(found.people)}, {changed} changed, roster version {version}"

@@ -151,7 +151,7 @@ def _run(args: argparse.Namespace, directory: Path, cleanup: ExitStack, signals:
     from storage.notices import NoticeStore
     from storage.roster import RosterStore
 
-    clock = SystemClock()
+    clock = SystemClock(config.station.zone)
     store, roster, notices = EntryStore(config.data_dir), RosterStore(config.data_dir), NoticeStore(config.data_dir)
     cleanup.callback(store.close)
     syncer = _first_sync(config, store, roster, notices, clock, cleanup) if center else None

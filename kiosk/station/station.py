@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from kiosk.domain.cards import card_from_reader
 from kiosk.domain.clock import Clock, iso
 from kiosk.domain.config import Config, DutyStaff
 from kiosk.domain.models import Direction, Entry, Method, Person, Reading, Reason, Role, Verdict, Visitor, new_entry_id
@@ -98,9 +99,9 @@ class Station:
         window = self.config.rules.duplicate_window
         if is_duplicate(self._last_seen.get(key), now_mono, window):
             return Outcome(entry=None, decision=None, duplicate=True)
-        person = self.roster.get(person_id)
+        person_id, person, card_lost = self._identify(person_id)
         readings = (self._pending_reading,) if self._pending_reading else ()
-        scan = Scan(person_id, person, self.direction, self.config.station.gate, method, readings)
+        scan = Scan(person_id, person, self.direction, self.config.station.gate, method, readings, card_lost=card_lost)
         decision = decide(scan, self.config.rules)
         entry = self._record_new(person_id, person, method, readings, decision)
         self._pending_reading = None
@@ -233,6 +234,25 @@ class Station:
         self.last_entry = self.store.record(entry)
         self._last_scan_at = self.clock.monotonic()
         return self.last_entry
+
+    def _identify(self, scanned: str) -> tuple[str, Person | None, bool]:
+        """(person ID, person, card lost) for what was scanned: a person ID, else a card number from the roster.
+
+        A card reported lost is audited: whoever holds it is denied, and the officer sees whose card it was.
+        """
+        person = self.roster.get(scanned)
+        if person is not None:
+            return scanned, person, False
+        card = card_from_reader(scanned, self.config.scanner.card_format)
+        if card is None:
+            return scanned, None, False
+        holder, lost = self.roster.card_holder(card)
+        if holder is None:
+            return scanned, None, False
+        if lost:
+            detail = f"card={card} person_id={holder.person_id}"
+            self.store.audit("card_lost", detail, iso(self.clock.now()))
+        return holder.person_id, holder, lost
 
     def _duty_staff(self, staff_id: str) -> DutyStaff | None:
         return next((s for s in self.config.security.duty if s.staff_id == staff_id), None)

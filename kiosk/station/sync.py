@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from kiosk.domain.clock import SystemClock
 from kiosk.domain.config import CenterConfig, Config, ConfigError, NoticesConfig
 from kiosk.domain.i18n import both
 from kiosk.domain.models import Notice, Person
@@ -158,11 +159,15 @@ def syncer_from_config(
     store: EntryStore,
     roster: RosterStore,
     notices: NoticeStore,
-    clock: Clock = local_now,
+    clock: Clock | None = None,
     token: str | None = None,
 ) -> Syncer:
-    """A Syncer for this station; the token is read with `station_token` unless given (SyncSetupError)."""
+    """A Syncer for this station; the token is read with `station_token` unless given (SyncSetupError).
+
+    Without `clock`, the system's clock in the station's `[station] timezone`.
+    """
     token = token if token is not None else station_token(config)
+    clock = clock or SystemClock(config.station.zone).now
     return Syncer(
         config.center,
         config.station.id,
