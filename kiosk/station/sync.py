@@ -210,12 +210,19 @@ class Syncer:
 
     def sync_once(self) -> SyncReport:
         """Push every waiting entry, then heartbeat, roster and notices; stop early when the center is gone."""
+        return self._pass((self.heartbeat, self.pull_roster, self.pull_notices))
+
+    def push_once(self) -> SyncReport:
+        """Push every waiting entry and nothing else: the pass run when new entries wake the sync loop."""
+        return self._pass(())
+
+    def _pass(self, pulls: Sequence[Callable[[], StepResult]]) -> SyncReport:
         with self._pass_lock:
             push = self._guarded(self.push)
             errors = [push.error] if push.error else []
             offline = push.offline
             if not offline:
-                for step in (self.heartbeat, self.pull_roster, self.pull_notices):
+                for step in pulls:
                     result = self._guarded(step)
                     if result.error:
                         errors.append(result.error)
