@@ -255,8 +255,8 @@ class Syncer:
     def push(self) -> StepResult:
         """Send waiting entries in batches until none is left or the center fails.
 
-        Pipelined: while the center commits one batch, the next is read and encoded and the one before is marked
-        acknowledged, so that the station's work and the center's overlap. Each entry revision goes once per pass:
+        Pipelined: while the center commits one batch, the one before is marked acknowledged and the next is read
+        and encoded, so that the station's work and the center's overlap. Each entry revision goes once per pass:
         one the center refused is not re-sent until the next pass, one amended in flight goes as its new revision.
         """
         acked = 0
@@ -264,13 +264,12 @@ class Syncer:
         confirmed: list[tuple[str, int]] = []  # committed by the center according to the last reply, not yet marked
         in_flight: tuple[list[dict[str, Any]], Future[list[tuple[str, str | None]]]] | None = None
         while True:
-            held = {*rejected, *confirmed, *(_key(d) for d in (in_flight[0] if in_flight else ()))}
-            candidates = self.store.unsynced_documents(self.batch_size + len(held))
-            batch = [d for d in candidates if _key(d) not in held][: self.batch_size]
-            body = _encode(batch) if batch else b""
             if confirmed:
                 acked += self.store.mark_acked(confirmed, self.clock().isoformat())
                 confirmed = []
+            held = {*rejected, *(_key(d) for d in (in_flight[0] if in_flight else ()))}
+            batch = self.store.unsynced_documents(self.batch_size, skip=held)
+            body = _encode(batch) if batch else b""
             if in_flight is not None:
                 sent, reply = in_flight
                 in_flight = None
@@ -440,8 +439,8 @@ class Syncer:
 
 
 def _encode(batch: Sequence[dict[str, Any]]) -> bytes:
-    """A push body: compact UTF-8 JSON (what httpx's `json=` makes is larger, with every Chinese name escaped)."""
-    return json.dumps({"entries": batch}, ensure_ascii=False, separators=(",", ":")).encode()
+    """A push body: compact JSON, encoded here so that the next batch is ready while the center commits one."""
+    return json.dumps({"entries": batch}, separators=(",", ":")).encode()
 
 
 def _tls_context(ca_file: str, config_path: Path | None) -> ssl.SSLContext | bool:

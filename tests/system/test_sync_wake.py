@@ -47,21 +47,28 @@ class Gate:
     station: Station
     syncer: Syncer
     stop: threading.Event = field(default_factory=threading.Event)
-    passes: list[tuple[float, bool]] = field(default_factory=list)
-    """(monotonic time, full) of every pass."""
+    passes: list[tuple[float, bool, int]] = field(default_factory=list)
+    """(monotonic time, full, entries still waiting) after every pass."""
 
     def start(self) -> threading.Thread:
         loop = SyncLoop(self.syncer, None, time.monotonic, self.station.recorded)
         worker = threading.Thread(
             target=loop.run,
-            args=(self.stop.is_set, self.stop.wait, lambda full: self.passes.append((time.monotonic(), full))),
+            args=(self.stop.is_set, self.stop.wait, self._heard),
         )
         worker.start()
         wait_until(lambda: bool(self.passes), 10)  # the first, full pass
         return worker
 
+    def _heard(self, full: bool) -> None:
+        self.passes.append((time.monotonic(), full, self.syncer.status.pending))
+
     def pushes_since(self, moment: float) -> int:
-        return sum(1 for at, full in self.passes if at >= moment and not full)
+        return sum(1 for at, full, _ in self.passes if at >= moment and not full)
+
+    def all_pushed_since(self, moment: float) -> bool:
+        """A pass that ended after `moment` left nothing waiting."""
+        return any(at >= moment and pending == 0 for at, _, pending in self.passes)
 
 
 def wait_until(condition: Callable[[], bool], seconds: float) -> float:
@@ -105,10 +112,11 @@ def test_an_entry_reaches_the_center_within_two_seconds(running: Gate) -> None:
     for person in PEOPLE[:3]:  # three times, each long after the full pass: the timer alone would take 15 s
         outcome = running.station.scan(person.person_id)
         assert outcome.entry is not None
-        took = wait_until(lambda: store.unsynced_count() == 0, 5)
-        assert took < 2.0
+        scanned = time.monotonic()
+        took = wait_until(lambda since=scanned: running.all_pushed_since(since), 5)
+        assert took < 2.0 and store.unsynced_count() == 0
         time.sleep(0.5)
-    assert [full for _, full in running.passes] == [True, False, False, False]
+    assert [full for _, full, _ in running.passes] == [True, False, False, False]
 
 
 def test_a_burst_goes_in_a_few_pushes(running: Gate) -> None:
@@ -117,7 +125,8 @@ def test_a_burst_goes_in_a_few_pushes(running: Gate) -> None:
     for n, person in enumerate(PEOPLE[:50]):
         running.station.scan(person.person_id if n % 10 else f"2099{n:06d}")  # every tenth is not on the roster
         time.sleep(0.01)
-    wait_until(lambda: store.unsynced_count() == 0, 5)
+    burst_done = time.monotonic()
+    wait_until(lambda: running.all_pushed_since(burst_done), 5)
     assert 1 <= running.pushes_since(started) <= 3
     entries = [e for day in store.days() for e in store.entries_of_day(day)]
     assert len(entries) == 50 and all(e.acked_at for e in entries)
