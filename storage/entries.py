@@ -18,7 +18,7 @@ import fcntl
 import itertools
 import os
 import threading
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date, datetime, timedelta
@@ -117,15 +117,12 @@ class _SeqIndex:
     def pop(self, entry_id: str) -> None:
         self._items.pop(entry_id, None)
 
-    def first(self, limit: int, skip: Container[tuple[str, int]] = ()) -> list[tuple[str, tuple[int, str, int, str]]]:
-        """The `limit` entries with the lowest sequence numbers, leaving out the (entry_id, revision) in `skip`."""
+    def first(self, limit: int) -> list[tuple[str, tuple[int, str, int, str]]]:
+        """The `limit` entries with the lowest sequence numbers."""
         if not self._ordered:
             self._items = dict(sorted(self._items.items(), key=lambda pair: pair[1][0]))
             self._ordered = True
-        items = self._items.items()
-        if skip:
-            return list(itertools.islice((pair for pair in items if (pair[0], pair[1][2]) not in skip), limit))
-        return list(itertools.islice(items, limit))
+        return list(itertools.islice(self._items.items(), limit))
 
 
 class EntryStore:
@@ -216,7 +213,7 @@ class EntryStore:
         """Up to `limit` entries waiting for the center: denied and referred first, each in sequence order."""
         return [Entry.from_dict(doc) for doc in self.unsynced_documents(limit)]
 
-    def unsynced_documents(self, limit: int, skip: Container[tuple[str, int]] = ()) -> list[dict[str, Any]]:
+    def unsynced_documents(self, limit: int, skip: Collection[tuple[str, int]] = ()) -> list[dict[str, Any]]:
         """`unsynced_batch` as the stored documents (`Entry.to_dict()` form), ready to send; do not modify them.
 
         Sync sends these as they are: building an Entry per row and serialising it again would double the
@@ -224,9 +221,11 @@ class EntryStore:
         refused) are left out before any document is read.
         """
         with self._locked():
-            chosen = self._unsynced_priority.first(limit, skip)
+            chosen = [p for p in self._unsynced_priority.first(limit + len(skip)) if (p[0], p[1][2]) not in skip]
+            chosen = chosen[:limit]
             if len(chosen) < limit:
-                chosen += self._unsynced_normal.first(limit - len(chosen), skip)
+                normal = self._unsynced_normal.first(limit - len(chosen) + len(skip))
+                chosen += [p for p in normal if (p[0], p[1][2]) not in skip][: limit - len(chosen)]
             found = {eid: self._journal_entries[eid].to_dict() for eid, _ in chosen if eid in self._journal_entries}
         by_chunk: dict[str, set[str]] = {}
         for eid, (_, chunk, _, _) in chosen:
