@@ -22,8 +22,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from kiosk.domain.clock import Clock, SystemClock, iso
 from kiosk.domain.config import Config
 from kiosk.domain.i18n import Language, both, t
-from kiosk.domain.models import DayCounts, Entry, Verdict
-from kiosk.domain.notices import stale_since
+from kiosk.domain.models import DayCounts, Entry, Notice, Verdict
+from kiosk.domain.notices import showable, stale_since
 from kiosk.station.scanner import Rejected, Scanned, ScannerStatus, SerialReader, parse_scan
 from kiosk.station.station import Outcome, Shift, Station
 from kiosk.station.sync_loop import SyncLoop
@@ -107,7 +107,7 @@ class KioskApp(App[int], inherit_bindings=False):
     def on_mount(self) -> None:
         scanner_status = ScannerStatus.RECONNECTING if self.reader else "keyboard"
         self.notice_area = NoticeQR(
-            self.notices.latest(NOTICES_SHOWN), rotation=self.config.notices.rotation, clock=self.clock.monotonic,
+            self._gate_notices(), rotation=self.config.notices.rotation, clock=self.clock.monotonic,
             language=self.language, stale=self._stale(), id="notice-area",
         )
         self.gate = GateScreen(self.station, self.language, self.notice_area, scanner_status)
@@ -155,7 +155,7 @@ class KioskApp(App[int], inherit_bindings=False):
             self.syncer = loop.syncer
             self.post_message(SyncStatusChanged(loop.syncer.status))
             if full:
-                self.post_message(NoticesRefreshed(self.notices.latest(NOTICES_SHOWN), self._stale()))
+                self.post_message(NoticesRefreshed(self._gate_notices(), self._stale()))
 
         loop.run(lambda: worker.is_cancelled, worker.cancelled_event.wait, after_pass)
 
@@ -287,6 +287,10 @@ class KioskApp(App[int], inherit_bindings=False):
             return None
         return self.station.store.counts(self.clock.now().date().isoformat())
 
+    def _gate_notices(self) -> list[Notice]:
+        """The newest notices the gate may show: the allowlist is checked again as they are drawn."""
+        return showable(self.notices.all(), self.config.notices.allowed_domains)[:NOTICES_SHOWN]
+
     def _stale(self) -> str | None:
         """Notices can only go stale when a center sends them."""
         if not self.sync_configured:
@@ -341,7 +345,7 @@ class KioskApp(App[int], inherit_bindings=False):
     def _staff_done(self, outcome: object) -> None:
         """A staff screen closed: an outcome is shown like a scan; notices or the shift may have changed."""
         if not isinstance(outcome, Outcome) or outcome.entry is None:
-            self.notice_area.show(self.notices.latest(NOTICES_SHOWN), self._stale())
+            self.notice_area.show(self._gate_notices(), self._stale())
             self.gate.redraw()
             return
         self._refresh_sync()

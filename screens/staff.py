@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
 
 from kiosk.domain.i18n import Language
 from kiosk.station.station import Station
-from screens.notices import NoticeSource
+
+if TYPE_CHECKING:
+    from screens.notices import NoticeSource
 
 
 def staff_screen(

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kiosk.cli.main import Subcommands
+
 if TYPE_CHECKING:
     from kiosk.center.db import Database
 
@@ -20,7 +22,7 @@ DEFAULT_DB = "sqlite:///center.db"
 # Stations install the kiosk without the center's libraries: import them only when a center command runs.
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     """Add the `center` command group."""
     center = sub.add_parser("center", help="the central service and its administration / 中心服务", description=__doc__)
     inner = center.add_subparsers(dest="center_command", metavar="SUBCOMMAND", required=True)
@@ -41,6 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="worker processes (default: 1 on SQLite, which has one writer; one per CPU on PostgreSQL)",
     )
+    serve.add_argument(
+        "--max-body",
+        type=int,
+        metavar="BYTES",
+        default=4 * 1024 * 1024,
+        help="largest request body taken; larger ones are refused unread (default 4 MiB: 5000 entries fit)",
+    )
 
     station = _command(inner, "add-station", "register a station and print its token once / 注册站点", _add_station)
     station.add_argument("station_id", metavar="ID")
@@ -48,6 +57,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     station.add_argument("--campus", default="", help="e.g. 海淀校园")
 
     _command(inner, "add-admin", "create an admin token and print it once / 创建管理员令牌", _add_admin)
+
+    revoke = _command(inner, "revoke-station", "stop a station's token at once / 吊销站点令牌", _revoke_station)
+    revoke.add_argument("station_id", metavar="ID")
+    rotate = _command(inner, "rotate-token", "give a station a new token, print it once / 更换站点令牌", _rotate_token)
+    rotate.add_argument("station_id", metavar="ID")
+    revoke_admin = _command(inner, "revoke-admin", "stop an admin token at once / 吊销管理员令牌", _revoke_admin)
+    revoke_admin.add_argument("admin_id", metavar="ADMIN_ID", type=int)
+    rotate_admin = _command(
+        inner, "rotate-admin", "replace an admin token, print it once / 更换管理员令牌", _rotate_admin
+    )
+    rotate_admin.add_argument("admin_id", metavar="ADMIN_ID", type=int)
+    audit = _command(inner, "audit", "who changed access, newest first / 审计记录", _audit)
+    audit.add_argument("--limit", type=int, default=50, help="lines to show (default 50)")
 
     roster = _command(inner, "import-roster", "import a CSV or XLSX roster / 导入名单", _import_roster)
     roster.add_argument("file", metavar="FILE")
@@ -65,9 +87,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _command(
-    inner: argparse._SubParsersAction, name: str, help: str, handler: Callable[[argparse.Namespace], int]
+    inner: Subcommands, name: str, help: str, handler: Callable[[argparse.Namespace], int]
 ) -> argparse.ArgumentParser:
-    command = inner.add_parser(name, help=help, description=help)
+    command: argparse.ArgumentParser = inner.add_parser(name, help=help, description=help)
     command.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
     command.set_defaults(handler=_reporting_errors(handler))
     return command
@@ -105,8 +127,11 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         print(f"--workers 至少为 1 / --workers must be at least 1: {args.workers}", file=sys.stderr)
         return EXIT_USAGE
+    if args.max_body < 1024:
+        print(f"--max-body 至少为 1024 / --max-body must be at least 1024: {args.max_body}", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        serve(args.db, args.allowed_domains or [DEFAULT_DOMAIN], args.host, args.port, args.workers)
+        serve(args.db, args.allowed_domains or [DEFAULT_DOMAIN], args.host, args.port, args.workers, args.max_body)
     except CannotServe as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
@@ -124,11 +149,60 @@ def _add_station(args: argparse.Namespace) -> int:
 
 
 def _add_admin(args: argparse.Namespace) -> int:
-    from kiosk.center.auth import add_admin
+    from kiosk.center.auth import create_admin
 
-    token = add_admin(_database(args))
-    print("管理员令牌(只显示这一次) / admin token (shown once):", file=sys.stderr)
+    admin_id, token = create_admin(_database(args))
+    print(f"管理员 {admin_id} 的令牌(只显示这一次) / token of admin {admin_id} (shown once):", file=sys.stderr)
     print(token)
+    return EXIT_OK
+
+
+def _revoke_station(args: argparse.Namespace) -> int:
+    from kiosk.center.auth import revoke_station
+
+    revoke_station(_database(args), args.station_id)
+    print(f"站点 {args.station_id} 的令牌已吊销 / station {args.station_id}'s token is revoked", file=sys.stderr)
+    return EXIT_OK
+
+
+def _rotate_token(args: argparse.Namespace) -> int:
+    from kiosk.center.auth import rotate_station_token
+
+    token = rotate_station_token(_database(args), args.station_id)
+    print(
+        f"站点 {args.station_id} 的新令牌(只显示这一次,旧令牌已失效)"
+        f" / new token for station {args.station_id} (shown once; the old one no longer works):",
+        file=sys.stderr,
+    )
+    print(token)
+    return EXIT_OK
+
+
+def _revoke_admin(args: argparse.Namespace) -> int:
+    from kiosk.center.auth import revoke_admin
+
+    revoke_admin(_database(args), args.admin_id)
+    print(f"管理员 {args.admin_id} 的令牌已吊销 / admin {args.admin_id}'s token is revoked", file=sys.stderr)
+    return EXIT_OK
+
+
+def _rotate_admin(args: argparse.Namespace) -> int:
+    from kiosk.center.auth import rotate_admin_token
+
+    token = rotate_admin_token(_database(args), args.admin_id)
+    print(
+        f"管理员 {args.admin_id} 的新令牌(只显示这一次) / new token of admin {args.admin_id} (shown once):",
+        file=sys.stderr,
+    )
+    print(token)
+    return EXIT_OK
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from kiosk.center.auth import audit_log
+
+    for at, actor, action, subject, detail in audit_log(_database(args), args.limit):
+        print(f"{at}  {actor:<24} {action:<22} {subject:<20} {detail}".rstrip())
     return EXIT_OK
 
 

@@ -53,6 +53,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "sync.rejected": ("{count} 条记录被数据中心拒收", "{count} entries rejected by the center"),
     "sync.pending_left": ("仍有 {count} 条未确认", "{count} entries still unacknowledged"),
     "sync.done": ("全部已上传", "everything acknowledged"),
+    "sync.notices_refused": (
+        "{count} 条中心公告不符合本站白名单,未在闸机显示(见公告页)",
+        "{count} notices from the center refused by this station's allowlist, not shown at the gate (see notices)",
+    ),
     # notices (kiosk/domain/notices.py, kiosk/domain/qr.py, the notice widgets)
     "notice.url.empty": ("网址为空", "the URL is empty"),
     "notice.url.too_long": ("网址过长(最多 {limit} 个字符)", "the URL is too long (at most {limit} characters)"),
