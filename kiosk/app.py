@@ -146,15 +146,16 @@ class KioskApp(App[int], inherit_bindings=False):
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
     def push_entries(self) -> None:
-        """Sync with the center every [center] sync_interval seconds (or after a backoff)."""
+        """Push new entries as they are recorded; a full pass every [center] sync_interval seconds (or backoff)."""
         worker = get_current_worker()
-        loop = SyncLoop(self.syncer, self.syncer_factory, self.clock.monotonic)
+        loop = SyncLoop(self.syncer, self.syncer_factory, self.clock.monotonic, self.station.recorded)
 
-        def after_pass() -> None:
+        def after_pass(full: bool) -> None:
             assert loop.syncer is not None
             self.syncer = loop.syncer
             self.post_message(SyncStatusChanged(loop.syncer.status))
-            self.post_message(NoticesRefreshed(self._gate_notices(), self._stale()))
+            if full:
+                self.post_message(NoticesRefreshed(self._gate_notices(), self._stale()))
 
         loop.run(lambda: worker.is_cancelled, worker.cancelled_event.wait, after_pass)
 

@@ -73,7 +73,7 @@ class CenterConfig:
     ca_file: str = ""
     """A CA bundle to trust for the center's TLS certificate; empty: the system's."""
     sync_interval: int = 15
-    """Seconds between background sync passes."""
+    """Seconds between full sync passes (heartbeat, roster, notices); new entries are pushed within about a second."""
     batch_size: int = 500
     timeout: float = 10.0
     """Seconds before a request to the center is given up."""

@@ -6,6 +6,7 @@ entry has been durably recorded before it is returned.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -79,6 +80,8 @@ class Station:
         self.online = False
         """Whether the last contact with the center succeeded; entries captured otherwise are marked offline."""
         self.last_entry: Entry | None = None
+        self.recorded = threading.Event()
+        """Set whenever an entry is recorded or amended: wakes the sync loop (kiosk/station/sync_loop.py)."""
         self._last_scan_at: float | None = None
         self._last_seen: dict[tuple[str, Direction], float] = {}
         self._pending_reading: Reading | None = None
@@ -124,6 +127,7 @@ class Station:
         amended = last.amended(readings=readings, verdict=decision.verdict, reasons=decision.reasons,
                                offline=last.offline or not self.online)
         self.last_entry = self.store.record(amended)
+        self.recorded.set()
         return Outcome(self.last_entry, decision)
 
     @property
@@ -232,6 +236,7 @@ class Station:
             visitor=visitor,
         )
         self.last_entry = self.store.record(entry)
+        self.recorded.set()
         self._last_scan_at = self.clock.monotonic()
         return self.last_entry
 

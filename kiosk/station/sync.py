@@ -8,9 +8,11 @@ here: it sets the status and a backoff delay, and never raises.
 
 from __future__ import annotations
 
+import json
 import ssl
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib import metadata
@@ -232,13 +234,21 @@ class Syncer:
     # -- one pass --------------------------------------------------------------------------------------
 
     def sync_once(self) -> SyncReport:
-        """Push every waiting entry, then heartbeat, roster and notices; stop early when the center is gone."""
+        """Push every waiting entry, then settle damaged ones, heartbeat, roster and notices; stop early when the center
+        is gone."""
+        return self._pass((self.settle_lost, self.heartbeat, self.pull_roster, self.pull_notices))
+
+    def push_once(self) -> SyncReport:
+        """Push every waiting entry and nothing else: the pass run when new entries wake the sync loop."""
+        return self._pass(())
+
+    def _pass(self, pulls: Sequence[Callable[[], StepResult]]) -> SyncReport:
         with self._pass_lock:
             push = self._guarded(self.push)
             errors = [push.error] if push.error else []
             offline = push.offline
             if not offline:
-                for step in (self.settle_lost, self.heartbeat, self.pull_roster, self.pull_notices):
+                for step in pulls:
                     result = self._guarded(step)
                     if result.error:
                         errors.append(result.error)
@@ -268,30 +278,40 @@ class Syncer:
     # -- the exchanges ---------------------------------------------------------------------------------
 
     def push(self) -> StepResult:
-        """Send waiting entries in batches until none is left, the center fails, or nothing moves."""
+        """Send waiting entries in batches until none is left or the center fails.
+
+        Pipelined: while the center commits one batch, the one before is marked acknowledged and the next is read
+        and encoded, so that the station's work and the center's overlap. Each entry revision goes once per pass:
+        one the center refused is not re-sent until the next pass, one amended in flight goes as its new revision.
+        """
         acked = 0
         rejected: dict[tuple[str, int], Rejection] = {}
+        confirmed: list[tuple[str, int]] = []  # committed by the center according to the last reply, not yet marked
+        in_flight: tuple[list[dict[str, Any]], Future[list[tuple[str, str | None]]]] | None = None
         while True:
-            # Entries the center refused in this pass are skipped, not re-sent forever.
-            candidates = self.store.unsynced_documents(self.batch_size + len(rejected))
-            batch = [d for d in candidates if _key(d) not in rejected][: self.batch_size]
-            if not batch:
+            if confirmed:
+                acked += self.store.mark_acked(confirmed, self.clock().isoformat())
+                confirmed = []
+            held = {*rejected, *(_key(d) for d in (in_flight[0] if in_flight else ()))}
+            batch = self.store.unsynced_documents(self.batch_size, skip=held)
+            body = _encode(batch) if batch else b""
+            if in_flight is not None:
+                sent, reply = in_flight
+                in_flight = None
+                try:
+                    results = reply.result()
+                except CenterError as exc:
+                    self._failed(exc)
+                    return StepResult(acked, str(exc), exc.offline, tuple(rejected.values()))
+                self._contact()
+                confirmed = [_key(d) for d, r in zip(sent, results, strict=True) if r[0] in COMMITTED]
+                for document, (status, error) in zip(sent, results, strict=True):
+                    if status == "rejected":
+                        self._reject(rejected, document, error)
+            if batch:
+                in_flight = batch, self._post_in_background(body, batch)
+            elif not confirmed:
                 break
-            try:
-                results = self._post_entries(batch)
-            except CenterError as exc:
-                self._failed(exc)
-                return StepResult(acked, str(exc), exc.offline, tuple(rejected.values()))
-            self._contact()
-            confirmed = [_key(d) for d, r in zip(batch, results, strict=True) if r[0] in COMMITTED]
-            newly_acked = self.store.mark_acked(confirmed, self.clock().isoformat()) if confirmed else 0
-            acked += newly_acked
-            before = len(rejected)
-            for document, (status, error) in zip(batch, results, strict=True):
-                if status == "rejected":
-                    self._reject(rejected, document, error)
-            if newly_acked == 0 and len(rejected) == before:
-                break  # amended while in flight: the new revision goes in the next pass
         self._set_status(pending=self.store.unsynced_count(), oldest_pending=self.store.oldest_unsynced_at())
         return StepResult(acked, rejected=tuple(rejected.values()))
 
@@ -381,9 +401,27 @@ class Syncer:
 
     # -- internals -------------------------------------------------------------------------------------
 
-    def _post_entries(self, batch: Sequence[dict[str, Any]]) -> list[tuple[str, str | None]]:
-        """(status, error) for each entry of the batch, in order; CenterError unless they match exactly."""
-        response = self._request("POST", f"/api/v1/stations/{self.station_id}/entries", json={"entries": batch})
+    def _post_in_background(self, body: bytes, batch: Sequence[dict[str, Any]]) -> Future[list[tuple[str, str | None]]]:
+        """`_post_entries` in a daemon thread (like the pass itself, quitting never waits for it)."""
+        reply: Future[list[tuple[str, str | None]]] = Future()
+
+        def post() -> None:
+            try:
+                reply.set_result(self._post_entries(body, batch))
+            except BaseException as exc:  # handed to push(), which waits for the reply
+                reply.set_exception(exc)
+
+        threading.Thread(target=post, name="sync-push", daemon=True).start()
+        return reply
+
+    def _post_entries(self, body: bytes, batch: Sequence[dict[str, Any]]) -> list[tuple[str, str | None]]:
+        """(status, error) for each entry of the batch (`body` encoded), in order; CenterError unless they match."""
+        response = self._request(
+            "POST",
+            f"/api/v1/stations/{self.station_id}/entries",
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
         reply = self._json(response)
         results = reply.get("results") if isinstance(reply, dict) else None
         if not isinstance(results, list) or len(results) != len(batch):
@@ -452,6 +490,11 @@ class Syncer:
 
     def _set_status(self, **changes: Any) -> None:
         self.status = replace(self.status, **changes)
+
+
+def _encode(batch: Sequence[dict[str, Any]]) -> bytes:
+    """A push body: compact JSON, encoded here so that the next batch is ready while the center commits one."""
+    return json.dumps({"entries": batch}, separators=(",", ":")).encode()
 
 
 def _tls_context(ca_file: str, config_path: Path | None) -> ssl.SSLContext | bool:
