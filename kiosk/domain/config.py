@@ -88,6 +88,8 @@ class StorageConfig:
 @dataclass(frozen=True)
 class UIConfig:
     language: Literal["zh", "en"] = "zh"
+    verdict_seconds: float = 6.0
+    """How long a verdict stays on the gate before it returns to "Please scan" (a new scan replaces it at once)."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "notices.rotation": (3, 3600),
     "notices.stale_after": (1, 24 * 365),
     "storage.retention_days": (1, 3650),
+    "ui.verdict_seconds": (1, 120),
 }
 
 _NON_EMPTY = {"station.id", "station.name", "scanner.id_pattern"}
