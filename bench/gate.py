@@ -66,8 +66,8 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 
 async def measure_latency(config_path: Path, master: int, scans: int) -> list[float]:
-    from kiosk.app import build_app
     from kiosk.cli.main import load
+    from kiosk.cli.run import build_app
 
     config = load(argparse.Namespace(config=str(config_path)))
     app = build_app(config)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from textual import events
@@ -22,14 +22,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ActiveBinding, Screen
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Static
-
-from textual.timer import Timer
 
 from kiosk.domain.i18n import Language, t
 from kiosk.domain.models import DayCounts, Direction, Entry
 from kiosk.domain.privacy import mask_id, mask_name
+from kiosk.station.gate_status import SyncView
 from kiosk.station.scanner import KeyboardWedge, Rejected, ScannerStatus, WedgeEvent
 from kiosk.station.station import Outcome, Station
 from screens.widgets.verdict import SYMBOLS, VerdictPanel, VerdictView, verdict_view
@@ -38,19 +38,6 @@ RECENT = 5
 """Entries listed under the verdict."""
 NARROW = 100
 """Below this many columns the notice column gives way to the verdict."""
-
-
-@dataclass(frozen=True)
-class SyncView:
-    """What the sync line shows."""
-
-    online: bool
-    pending: int
-    """Entries waiting for the center."""
-    oldest_pending: str | None
-    """Capture time (ISO) of the oldest waiting entry."""
-    configured: bool
-    """Whether a center is configured at all."""
 
 
 class GateScreen(Screen[None], inherit_bindings=False):
@@ -147,8 +134,9 @@ class GateScreen(Screen[None], inherit_bindings=False):
     def active_bindings(self) -> dict[str, ActiveBinding]:
         """The footer's labels in the current language (binding descriptions are catalog keys)."""
         return {
-            key: active._replace(binding=replace(active.binding, description=t(active.binding.description,
-                                                                                self.language)))
+            key: active._replace(
+                binding=replace(active.binding, description=t(active.binding.description, self.language))
+            )
             for key, active in super().active_bindings.items()
         }
 
@@ -312,8 +300,14 @@ class GateScreen(Screen[None], inherit_bindings=False):
             return
         counts = self.counts
         self.query_one("#counts", Static).update(
-            t("gate.counts", self.language, entered=counts.entered, left=counts.left, denied=counts.denied,
-              referred=counts.referred)
+            t(
+                "gate.counts",
+                self.language,
+                entered=counts.entered,
+                left=counts.left,
+                denied=counts.denied,
+                referred=counts.referred,
+            )
         )
 
     def _draw_pending(self) -> None:
@@ -327,5 +321,7 @@ class GateScreen(Screen[None], inherit_bindings=False):
 
     def _recent_line(self, entry: Entry) -> str:
         direction = t(f"gate.direction.{entry.direction}", self.language)
-        return (f"{entry.captured_at[11:19]} {direction} {SYMBOLS[entry.verdict]} "
-                f"{mask_name(entry.name)} {mask_id(entry.person_id)}")
+        return (
+            f"{entry.captured_at[11:19]} {direction} {SYMBOLS[entry.verdict]} "
+            f"{mask_name(entry.name)} {mask_id(entry.person_id)}"
+        )

@@ -60,8 +60,14 @@ class HandoverScreen(Screen[Handover | None]):
         lang = self.language
         shift = summary.shift
         lines = [
-            t("handover.shift", lang, name=shift.name, staff=shift.staff_id,
-              opened=f"{shift.opened_at:%H:%M}", now=f"{summary.closed_at:%H:%M}"),
+            t(
+                "handover.shift",
+                lang,
+                name=shift.name,
+                staff=shift.staff_id,
+                opened=f"{shift.opened_at:%H:%M}",
+                now=f"{summary.closed_at:%H:%M}",
+            ),
             "   ".join(f"{t(f'officer.verdict.{v}', lang)} {summary.counts[v]}" for v in Verdict)
             + f"   {t('stats.total', lang)} {len(summary.entries)}",
             f"{t('stats.entered', lang)} {summary.entered}   {t('stats.left', lang)} {summary.left}",
@@ -82,8 +88,14 @@ class HandoverScreen(Screen[Handover | None]):
         lang = self.language
         reasons = ", ".join(t(f"reason.{r}", lang) for r in entry.reasons)
         readings = " → ".join(f"{r.celsius:.1f}" for r in entry.readings)
-        parts = (entry.captured_at[11:19], mask_name(entry.name), mask_id(entry.person_id),
-                 t(f"officer.verdict.{entry.verdict}", lang), readings, reasons)
+        parts = (
+            entry.captured_at[11:19],
+            mask_name(entry.name),
+            mask_id(entry.person_id),
+            t(f"officer.verdict.{entry.verdict}", lang),
+            readings,
+            reasons,
+        )
         return "  ".join(p for p in parts if p)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -21,7 +21,8 @@ def matching(entries: list[Entry], verdict: str, direction: str, text: str) -> l
     """Entries with the verdict and direction chosen ("" for any) whose ID or name contains `text`."""
     needle = text.strip().casefold()
     return [
-        e for e in entries
+        e
+        for e in entries
         if (not verdict or e.verdict == verdict)
         and (not direction or e.direction == direction)
         and (not needle or needle in e.person_id.casefold() or needle in e.name.casefold())
@@ -54,11 +55,15 @@ class EntryLogScreen(UnmaskingScreen[None]):
             yield Input(placeholder=t("log.search", lang), max_length=32, id="search")
             yield Select(
                 [(t("log.all_verdicts", lang), ""), *((t(f"officer.verdict.{v}", lang), str(v)) for v in Verdict)],
-                value="", allow_blank=False, id="verdict",
+                value="",
+                allow_blank=False,
+                id="verdict",
             )
             yield Select(
                 [(t("log.all_directions", lang), ""), *((t(f"officer.dir.{d}", lang), str(d)) for d in Direction)],
-                value="", allow_blank=False, id="direction",
+                value="",
+                allow_blank=False,
+                id="direction",
             )
         yield DataTable(cursor_type="row", zebra_stripes=True, id="entries")
         with Horizontal(id="pager"):
@@ -89,7 +94,7 @@ class EntryLogScreen(UnmaskingScreen[None]):
     def show_page(self) -> None:
         table = self.query_one(DataTable)
         table.clear()
-        for entry in self.shown[self.page * PAGE:(self.page + 1) * PAGE]:
+        for entry in self.shown[self.page * PAGE : (self.page + 1) * PAGE]:
             table.add_row(*self._row(entry), key=entry.entry_id)
         text = t("log.page", self.language, page=self.page + 1, pages=self.pages, count=len(self.shown))
         self.query_one("#page", Static).update(text)

@@ -84,8 +84,12 @@ def verdict_view(shown: Outcome | Rejected | str | None, person_id: str, languag
     if shown == "waiting":
         return VerdictView("-waiting", "waiting", "…  " + t("gate.loading", language), (t("gate.loading", other),))
     if isinstance(shown, Rejected):
-        return VerdictView("-rejected", "rejected", "⚠  " + t("scan.rejected", language),
-                           (shown.message(language), shown.message(other)))
+        return VerdictView(
+            "-rejected",
+            "rejected",
+            "⚠  " + t("scan.rejected", language),
+            (shown.message(language), shown.message(other)),
+        )
     if not isinstance(shown, Outcome):
         return VerdictView("-idle", "", t("scan.prompt", language), (t("scan.prompt", other),))
     if shown.duplicate or shown.decision is None:
@@ -97,7 +101,9 @@ def verdict_view(shown: Outcome | Rejected | str | None, person_id: str, languag
     entry = shown.entry
     who = _who(entry) if entry else mask_id(person_id)
     return VerdictView(
-        f"-{verdict}", str(verdict), f"{SYMBOLS[verdict]}  {t(f'verdict.{verdict}', language)}",
+        f"-{verdict}",
+        str(verdict),
+        f"{SYMBOLS[verdict]}  {t(f'verdict.{verdict}', language)}",
         (_say(reasons, language), f"{t(f'verdict.{verdict}', other)} · {_say(reasons, other)}", who),
     )
 
@@ -111,10 +117,14 @@ def _repeat(earlier: Entry | None, person_id: str, language: Language, other: La
     reasons = [f"reason.{r}" for r in earlier.reasons]
     look = "-duplicate" if verdict is Verdict.ADMITTED else f"-{verdict}"
     return VerdictView(
-        look, str(verdict), f"{SYMBOLS[verdict]}  {t(f'verdict.{verdict}', language)}  ({again})",
-        (_say(reasons, language),
-         f"{t(f'verdict.{verdict}', other)} · {_say(reasons, other)} ({t('verdict.duplicate', other)})",
-         _who(earlier)),
+        look,
+        str(verdict),
+        f"{SYMBOLS[verdict]}  {t(f'verdict.{verdict}', language)}  ({again})",
+        (
+            _say(reasons, language),
+            f"{t(f'verdict.{verdict}', other)} · {_say(reasons, other)} ({t('verdict.duplicate', other)})",
+            _who(earlier),
+        ),
     )
 
 

@@ -73,7 +73,7 @@ def test_kiosk_run_in_tmux_takes_serial_and_typed_scans(tmp_path: Path, scanner_
         terminal.wait_for(lambda s: "退出程序" in s, "the duty menu")
         terminal.keys("Tab", "Enter")
         terminal.wait_for(lambda s: "输入值班 PIN" in s, "the exit dialog")
-        terminal.keys(PIN, "Enter")
+        terminal.type_as_person(PIN)
         deadline = time.monotonic() + WAIT
         while not rc_file.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -145,7 +145,7 @@ def test_quitting_does_not_wait_for_a_silent_center(
         terminal.wait_for(lambda s: "退出程序" in s, "the duty menu")
         terminal.keys("Tab", "Enter")
         terminal.wait_for(lambda s: "输入值班 PIN" in s, "the exit dialog")
-        terminal.keys(PIN, "Enter")
+        terminal.type_as_person(PIN)
         start = time.monotonic()
         while not rc_file.exists() and time.monotonic() - start < WAIT:
             time.sleep(0.02)
