@@ -15,13 +15,14 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
+from typing import ClassVar
 
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ActiveBinding, Screen
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Static
@@ -44,7 +45,7 @@ class GateScreen(Screen[None], inherit_bindings=False):
     """Station, clock, the big verdict panel, recent entries, today's counts, statuses and the notice area."""
 
     CSS_PATH = "gate.tcss"
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "app.staff('temperature')", "key.temperature", key_display="F2"),
         Binding("f3", "app.staff('manual')", "key.manual", key_display="F3"),
         Binding("f4", "app.staff('visitor')", "key.visitor", key_display="F4"),

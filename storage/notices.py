@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from kiosk.domain.models import Notice
 from storage.files import AtomicJSONStorage, CorruptFileError, ensure_private_dir, move_aside
@@ -28,7 +29,8 @@ class NoticeStore:
     @property
     def last_refresh(self) -> str | None:
         """When notices were last received from the center (ISO time), or None if never."""
-        return self._read().get("meta", {}).get("1", {}).get("last_refresh")
+        refreshed = self._read().get("meta", {}).get("1", {}).get("last_refresh")
+        return str(refreshed) if refreshed is not None else None
 
     def add(self, notice: Notice) -> None:
         """Add or replace one notice (added locally by a duty officer); the caller has checked its URL."""
@@ -51,7 +53,7 @@ class NoticeStore:
             data["meta"] = {"1": {"last_refresh": received_at}}
             AtomicJSONStorage(self.path).write(data)
 
-    def _read(self) -> dict:
+    def _read(self) -> dict[str, Any]:
         try:
             return AtomicJSONStorage(self.path).read() or {}
         except CorruptFileError as exc:

@@ -128,7 +128,7 @@ class RosterStore:
 _ROLES = {role.value: role for role in Role}
 
 
-def _person_hook(doc: dict) -> Any:
+def _person_hook(doc: dict[str, Any]) -> Any:
     """Turn each person document into a Person as it is parsed, so a 50k roster never exists twice."""
     if "person_id" not in doc:
         return doc

@@ -43,7 +43,8 @@ bearer = HTTPBearer(auto_error=False, description="A station token or an admin t
 
 # Dependencies that do no I/O are async: FastAPI would run each sync one in the thread pool, a hop per request.
 async def database(request: Request) -> Database:
-    return request.app.state.db
+    db: Database = request.app.state.db
+    return db
 
 
 Db = Annotated[Database, Depends(database)]

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cache
 from typing import Any, Literal
 
@@ -58,7 +59,7 @@ def _integer(minimum: int) -> Callable[[Any], None]:
     return check
 
 
-def _choice(enum: type) -> Callable[[Any], None]:
+def _choice(enum: type[StrEnum]) -> Callable[[Any], None]:
     allowed = [str(member) for member in enum]
     members = frozenset(allowed)
 

@@ -93,7 +93,7 @@ def _counts_by(db: Database, day: str) -> list[tuple[str, str, int, str, int]]:
         .group_by(entries.c.station_id, stations.c.campus, entries.c.hour, entries.c.verdict)
     )
     with db.read() as conn:
-        return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+        return [tuple(row) for row in conn.execute(query)]
 
 
 def _add(counts: VerdictCounts, verdict: str, count: int) -> None:

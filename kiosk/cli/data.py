@@ -11,10 +11,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Handler, add_command, load
+from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Handler, Subcommands, add_command, load
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     """Add `roster import`, `export` and `purge`."""
     roster = sub.add_parser("roster", help="manage the local roster", description="manage the local roster")
     actions = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)

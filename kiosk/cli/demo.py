@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from kiosk.cli.main import EXIT_FAILURE, EXIT_OK
+from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, Subcommands
 from kiosk.demo.data import (
     DEMO_CAMPUS,
     DEMO_PIN,
@@ -48,7 +48,7 @@ SIMULATOR_RATE = 0.8
 TOKEN_FILE = "station.token"
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     """Add `kiosk demo`."""
     help = "try the whole system: a local center with 3,000 people, a station, the gate / 一条命令体验整个系统"
     command = sub.add_parser("demo", help=help, description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -227,7 +227,8 @@ def _write_config(directory: Path, center: DemoCenter | None, scanner_port: str)
 def _first_sync(config: Config, store: EntryStore, roster: RosterStore, notices: NoticeStore, clock: Clock,
                 cleanup: ExitStack) -> Syncer:
     """The gate's syncer, after one pass that pulls the roster and notices, so that scans work at once."""
-    from kiosk.station.sync import Backoff, Syncer, station_token
+    from kiosk.station.backoff import Backoff
+    from kiosk.station.sync import Syncer, station_token
 
     token = station_token(config)
     # A short backoff cap: after F11 the gate is back online within seconds, not minutes.

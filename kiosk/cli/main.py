@@ -11,6 +11,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeAlias
 
 from kiosk.domain.config import Config, ConfigError, load_config
 
@@ -19,6 +20,8 @@ DEFAULT_CONFIG = Path("kiosk.toml")
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 Handler = Callable[[argparse.Namespace], int]
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""What `register(sub)` receives: the `kiosk` parser's subcommands."""
 
 
 def load(args: argparse.Namespace) -> Config:
@@ -67,9 +70,9 @@ COMMAND_MODULES = {
 """Which module adds each subcommand (its `register(sub)`, using `add_command`)."""
 
 
-def add_command(sub: argparse._SubParsersAction, name: str, help: str, handler: Handler) -> argparse.ArgumentParser:
+def add_command(sub: Subcommands, name: str, help: str, handler: Handler) -> argparse.ArgumentParser:
     """A subcommand that takes --config like every other."""
-    command = sub.add_parser(name, help=help, description=help)
+    command: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help)
     command.add_argument("--config", help="station config file (default: ./kiosk.toml, else built-in defaults)")
     command.set_defaults(handler=handler)
     return command

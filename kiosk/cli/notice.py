@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, add_command, load
+from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, Subcommands, add_command, load
 from kiosk.domain.clock import SystemClock
 from kiosk.domain.i18n import both
 from kiosk.domain.notices import NoticeRefused, make_local_notice, stale_since, url_problem
@@ -13,7 +13,7 @@ from storage.files import StoreError
 from storage.notices import NoticeStore
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     """Add `kiosk notices add` and `kiosk notices list`."""
     notices = sub.add_parser("notices", help="official notices shown as QR codes at the gate")
     actions = notices.add_subparsers(dest="notices_command", metavar="ACTION", required=True)

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from kiosk.cli.main import EXIT_FAILURE, EXIT_USAGE, add_command, load
+from kiosk.cli.main import EXIT_FAILURE, EXIT_USAGE, Subcommands, add_command, load
 from kiosk.domain.i18n import both
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from kiosk.station.sync import Syncer
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     """Add `kiosk run`."""
     add_command(sub, "run", "run the gate kiosk on this terminal (leaving it needs a duty PIN)", _run)
 

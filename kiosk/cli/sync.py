@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, add_command, load
+from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, Subcommands, add_command, load
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     """Add `kiosk sync`."""
     add_command(sub, "sync", "push every waiting entry, pull roster and notices; exit 1 unless all acknowledged", _sync)
 

@@ -6,6 +6,7 @@ Every problem raises `ConfigError` naming the file, the key and, where it can be
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import tomllib
 import typing
@@ -194,7 +195,7 @@ def _table(cls: type, table: str, values: dict[str, Any], locate: _Locator) -> A
     for key, value in values.items():
         if key not in hints:
             raise locate.error(table, key, "未知的键 / unknown key")
-        kwargs[key] = _check(hints[key], f"{table}.{key}", value, lambda m, k=key: locate.error(table, k, m))
+        kwargs[key] = _check(hints[key], f"{table}.{key}", value, functools.partial(locate.error, table, key))
     return cls(**kwargs)
 
 

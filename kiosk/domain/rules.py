@@ -47,10 +47,10 @@ def is_duplicate(last_seen: float | None, now: float, window: float) -> bool:
 def decide(scan: Scan, rules: RulesConfig) -> Decision:
     """The verdict for one scan, with every reason that led to it."""
     if scan.direction is Direction.OUT:
-        reasons = [Reason.LEAVING]
+        leaving = [Reason.LEAVING]
         if scan.person is None and scan.method is not Method.VISITOR_FORM:
-            reasons.append(Reason.NOT_ON_ROSTER)
-        return Decision(Verdict.ADMITTED, tuple(reasons))
+            leaving.append(Reason.NOT_ON_ROSTER)
+        return Decision(Verdict.ADMITTED, tuple(leaving))
 
     reasons: list[Reason] = []
     if scan.method is Method.VISITOR_FORM:
