@@ -24,4 +24,4 @@ def tolerate_undecodable_input() -> None:
 
     if not hasattr(linux_driver, "getincrementaldecoder"):  # a Textual upgrade moved it: fail loudly, not silently
         raise RuntimeError("textual.drivers.linux_driver no longer decodes with getincrementaldecoder")
-    linux_driver.getincrementaldecoder = _replacing_decoder  # type: ignore[attr-defined]
+    linux_driver.getincrementaldecoder = _replacing_decoder
