@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from kiosk.cli.main import EXIT_FAILURE, EXIT_USAGE, Subcommands, add_command, load
+from kiosk.cli.main import EXIT_FAILURE, EXIT_USAGE, Subcommands, add_command, duty_missing, load
 from kiosk.domain.i18n import both
 
 if TYPE_CHECKING:
@@ -28,6 +28,9 @@ def _run(args: argparse.Namespace) -> int:
         print(both("run.allow_signals"), file=sys.stderr)
         return EXIT_USAGE
     config = load(args)
+    if refusal := duty_missing(config):
+        print(refusal, file=sys.stderr)
+        return EXIT_FAILURE
     from storage.files import StoreError
 
     try:

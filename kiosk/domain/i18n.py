@@ -178,6 +178,16 @@ CATALOG: dict[str, tuple[str, str]] = {
     "temp.next_person": ("下一位刷卡者", "the next person to scan"),
     "temp.record_for": ("记给 {who}", "Record for {who}"),
     "temp.gone": ("该记录已不在本机内存中(程序重启过),未记录", "That entry is no longer held: not recorded"),
+    "config.no_duty": (
+        "{path}:没有配置值班人员([[security.duty]]),无人能登录或退出程序。"
+        "请用 `kiosk hash-pin` 生成 PIN 哈希,并在配置文件中加入 [[security.duty]](staff_id、name、pin_hash)",
+        "{path}: no duty staff configured ([[security.duty]]): nobody could log in or leave the kiosk. "
+        "Make a PIN hash with `kiosk hash-pin` and add a [[security.duty]] table (staff_id, name, pin_hash)",
+    ),
+    "config.sample_pin": (
+        "注意:值班人员 {staff} 仍在使用示例 PIN,请用 `kiosk hash-pin` 换成自己的",
+        "note: duty officer {staff} still has the sample PIN: make your own with `kiosk hash-pin`",
+    ),
     "gate.pending_reading": ("已测体温 {celsius}℃,待下一位刷卡", "Reading {celsius} °C waits for the next scan"),
     "manual.title": ("手工登记(忘带卡)", "Manual entry (forgotten card)"),
     "manual.placeholder": ("输入学工号或姓名的一部分", "Type an ID or part of a name"),

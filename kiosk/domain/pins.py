@@ -35,6 +35,8 @@ def verify_pin(pin: str, pin_hash: str) -> bool:
 
 MIN_PIN_LENGTH = 6
 """A 4-digit PIN is guessed in minutes even with delays; `kiosk hash-pin` refuses shorter ones."""
+SAMPLE_PIN = "20200131"
+"""The PIN of the sample kiosk.toml's duty officer: `kiosk check-config` says when it is still in use."""
 
 
 class PinGuard:

@@ -160,7 +160,11 @@ def test_the_notice_code_in_a_real_terminal_decodes_to_its_url(tmp_path: Path) -
     """What a phone sees: the gate's QR code read back from tmux's screen (plain text, no colours)."""
     tmux = require_tool("tmux")
     url = "https://news.bnu.edu.cn/zx/ttgz/2020-01-31/letter.html"
-    (tmp_path / "kiosk.toml").write_text('[station]\nid = "tmux-qr"\n[storage]\ndata_dir = "data"\n', encoding="utf-8")
+    (tmp_path / "kiosk.toml").write_text(
+        f'[station]\nid = "tmux-qr"\n[storage]\ndata_dir = "data"\n'
+        f'[[security.duty]]\nstaff_id = "T1001"\nname = "王老师"\npin_hash = "{hash_pin(PIN)}"\n',
+        encoding="utf-8",
+    )
     NoticeStore(tmp_path / "data").add(
         Notice("n1", "致全校党(团)组织和全体党(团)员、干部的一封信", url, "2020-01-31T12:00:00+08:00", "党委宣传部")
     )
