@@ -12,6 +12,7 @@ from pathlib import Path
 
 from rich.align import Align
 from rich.console import Group, RenderableType
+from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -140,6 +141,9 @@ class VerdictPanel(Static):
     """The big verdict: the block symbol on the left, the words on the right; the look is a CSS class."""
 
     DEFAULT_CSS = _CSS
+    BESIDE = False
+    """The words beside the symbol rather than beneath it (where height is short)."""
+    SCOPED_CSS = False  # verdict.tcss styles VerdictOverlay too, which a scoped sheet would only match inside
 
     def __init__(self, view: VerdictView, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, markup=False)
@@ -154,8 +158,7 @@ class VerdictPanel(Static):
             self.set_class(look == view.look, look)
         self.update(self._render_view(view))
 
-    @staticmethod
-    def _render_view(view: VerdictView) -> RenderableType:
+    def _render_view(self, view: VerdictView) -> RenderableType:
         words = Text(view.main, style="bold", justify="center")
         for line in view.lines:
             if line:
@@ -163,8 +166,17 @@ class VerdictPanel(Static):
         if not view.glyph:
             return words
         glyph = Text("\n".join(GLYPHS[view.glyph]), style="bold", no_wrap=True)
-        return Group(Align.center(glyph), Text(""), words)
+        if not self.BESIDE:
+            return Group(Align.center(glyph), Text(""), words)
+        words.justify = "left"
+        grid = Table.grid(padding=(0, 3))
+        grid.add_column(no_wrap=True)
+        grid.add_column(vertical="middle")
+        grid.add_row(glyph, words)
+        return Align.center(grid)
 
 
 class VerdictOverlay(VerdictPanel):
     """The verdict over a staff screen or dialog, across the top: a scan is never hidden by the officer's work."""
+
+    BESIDE = True
