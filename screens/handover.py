@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -54,7 +55,18 @@ class HandoverScreen(Screen[Handover | None]):
             self.query_one("#export", Button).disabled = True
             self.query_one("#close-shift", Button).disabled = True
             return
-        self.show(self.station.handover())
+        self.query_one("#summary", Static).update(t("handover.loading", self.language))
+        self.load()
+
+    @work(thread=True, exclusive=True, group="handover", exit_on_error=False)
+    def load(self) -> None:
+        """The shift's entries are read off the UI thread (a busy shift is tens of thousands)."""
+        summary = self.station.handover()
+        self.app.call_from_thread(self._loaded, summary)
+
+    def _loaded(self, summary: Handover) -> None:
+        if self.is_attached:
+            self.show(summary)
 
     def show(self, summary: Handover) -> None:
         lang = self.language
@@ -108,16 +120,25 @@ class HandoverScreen(Screen[Handover | None]):
             case _:
                 self.action_close()
 
+    @work(thread=True, exclusive=True, group="handover", exit_on_error=False)
     def export(self) -> None:
-        status = self.query_one("#status", Static)
+        """Written off the UI thread; the summary shown is refreshed with what was written."""
         try:
             summary = self.station.handover()
             path = export_handover(summary, self.export_dir, self.language)
         except (OSError, LoginError) as exc:
-            status.update(both("handover.export_failed", error=exc))
-            status.set_classes("-error")
+            self.app.call_from_thread(self._export_failed, exc)
             return
+        self.app.call_from_thread(self._exported, summary, path)
+
+    def _export_failed(self, error: Exception) -> None:
+        status = self.query_one("#status", Static)
+        status.update(both("handover.export_failed", error=error))
+        status.set_classes("-error")
+
+    def _exported(self, summary: Handover, path: Path) -> None:
         self.show(summary)
+        status = self.query_one("#status", Static)
         status.update(t("handover.exported", self.language, path=path))
         status.set_classes("")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -77,7 +78,18 @@ class EntryLogScreen(UnmaskingScreen[None]):
         table = self.query_one(DataTable)
         for column in COLUMNS:
             table.add_column(t(f"log.col.{column}", self.language), key=column)
-        self.entries = list(reversed(self.station.store.entries_of_day(self.day)))
+        self.load_entries()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load_entries(self) -> None:
+        """Today's entries, read off the UI thread (a busy day is tens of thousands): scans never wait for it."""
+        entries = list(reversed(self.station.store.entries_of_day(self.day)))
+        self.app.call_from_thread(self._loaded, entries)
+
+    def _loaded(self, entries: list[Entry]) -> None:
+        if not self.is_attached:
+            return
+        self.entries = entries
         self.refilter()
 
     def refilter(self) -> None:
