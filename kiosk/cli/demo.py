@@ -162,8 +162,9 @@ def _run(args: argparse.Namespace, directory: Path, cleanup: ExitStack, signals:
             notices.add(notice)
     _introduce(people, center, simulator is not None, headless)
 
-    from kiosk.app import ExtraKey, KioskApp
+    from kiosk.app import KioskApp
     from kiosk.station.station import Station
+    from screens.staff import ExtraKey
 
     keys = [ExtraKey(CENTER_KEY, "中心 停/启 Center", center.toggle)] if center else []
     app = KioskApp(config, Station(config, store, roster, clock), notices, clock, syncer=syncer, extra_keys=keys)
