@@ -11,7 +11,7 @@ import pytest
 from kiosk.domain.clock import FrozenClock
 from kiosk.domain.config import Config, RulesConfig
 from kiosk.domain.models import Direction, Person, Verdict
-from kiosk.station.station import Station
+from kiosk.station.station import Outcome, Station
 from storage.entries import EntryStore
 from storage.roster import RosterStore
 
@@ -104,11 +104,17 @@ def test_the_default_window_is_thirty_seconds() -> None:
 # -- a typed reading belongs to the person scanned in the last 120 seconds (READING_WINDOW) -----------
 
 
+def read_now(station: Station, celsius: float) -> Outcome:
+    """A reading as the temperature dialog takes it: bound to whom the station names as its target now."""
+    target = station.reading_target
+    return station.add_reading(celsius, target.entry_id if target else None)
+
+
 def test_a_reading_within_the_window_amends_the_person_just_scanned(station: Station, clock: FrozenClock) -> None:
     scanned = station.scan(ZHANG).entry
     assert scanned is not None
     clock.advance(120)
-    outcome = station.add_reading(38.5)
+    outcome = read_now(station, 38.5)
     assert outcome.entry is not None and outcome.entry.entry_id == scanned.entry_id
     assert outcome.entry.revision == 1 and [r.celsius for r in outcome.entry.readings] == [38.5]
     assert station.pending_reading is None
@@ -119,7 +125,7 @@ def test_a_late_reading_waits_for_the_next_person(station: Station, clock: Froze
     station.scan(ZHANG)
     clock.advance(121)
     assert station.reading_target is None
-    late = station.add_reading(38.5)
+    late = read_now(station, 38.5)
     assert late.entry is None and station.pending_reading is not None
     zhang = station.store.entries_of_day("2026-11-28")[0]
     assert zhang.readings == () and zhang.revision == 0 and zhang.verdict is Verdict.ADMITTED
@@ -131,16 +137,16 @@ def test_a_reading_after_someone_left_waits_for_the_next_person(station: Station
     station.toggle_direction()
     station.scan(ZHANG)
     assert station.reading_target is None
-    assert station.add_reading(38.5).entry is None and station.pending_reading is not None
+    assert read_now(station, 38.5).entry is None and station.pending_reading is not None
 
 
 def test_a_second_high_reading_in_the_window_refers_the_same_person(station: Station, clock: FrozenClock) -> None:
     station.scan(ZHANG)
     clock.advance(30)
-    first = station.add_reading(38.4)
+    first = read_now(station, 38.4)
     assert first.needs_remeasure
     clock.advance(60)  # 90 s after the scan: still the same person
-    second = station.add_reading(38.2)
+    second = read_now(station, 38.2)
     assert second.entry is not None and second.entry.verdict is Verdict.REFERRED and second.entry.revision == 2
 
 
@@ -168,10 +174,10 @@ def test_an_amendment_keeps_the_offline_flag_and_sets_it_when_offline(station: S
     station.online = False
     station.scan(ZHANG)
     station.online = True
-    amended = station.add_reading(36.6).entry
+    amended = read_now(station, 36.6).entry
     assert amended is not None and amended.offline, "captured offline stays offline after an online amendment"
     clock.advance(200)
     station.scan(OUYANG)
     station.online = False
-    later = station.add_reading(36.7).entry
+    later = read_now(station, 36.7).entry
     assert later is not None and later.offline, "amended while offline"
