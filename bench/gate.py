@@ -67,7 +67,7 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 
 async def measure_latency(config_path: Path, master: int, scans: int) -> list[float]:
     from kiosk.app import build_app
-    from kiosk.cli import load
+    from kiosk.cli.main import load
 
     config = load(argparse.Namespace(config=str(config_path)))
     app = build_app(config)

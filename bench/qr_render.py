@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from kiosk.qr import module_matrix, render_qr
+from kiosk.domain.qr import module_matrix, render_qr
 
 LENGTHS = (20, 60, 120, 200)
 SIZE = (120, 40)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.models import Direction, Entry, Method, Person, Reason, Role, Verdict, new_entry_id  # noqa: E402
+from kiosk.domain.models import Direction, Entry, Method, Person, Reason, Role, Verdict, new_entry_id  # noqa: E402
 from storage.entries import EntryStore  # noqa: E402
 from storage.roster import RosterStore  # noqa: E402
 

@@ -50,9 +50,9 @@ import httpx  # noqa: E402
 from servers import Center, fresh_postgres_database, run_center, start_postgres  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from kiosk.config import CenterConfig  # noqa: E402
-from kiosk.models import Direction, Entry, Method, Reason, Role, Verdict, new_entry_id  # noqa: E402
-from kiosk.sync import Syncer  # noqa: E402
+from kiosk.domain.config import CenterConfig  # noqa: E402
+from kiosk.domain.models import Direction, Entry, Method, Reason, Role, Verdict, new_entry_id  # noqa: E402
+from kiosk.station.sync import Syncer  # noqa: E402
 from storage.entries import EntryStore  # noqa: E402
 from storage.notices import NoticeStore  # noqa: E402
 from storage.roster import RosterStore  # noqa: E402

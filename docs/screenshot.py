@@ -14,15 +14,16 @@ import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from kiosk.app import KioskApp, SyncStatusChanged
-from kiosk.clock import FrozenClock
-from kiosk.config import parse_config
-from kiosk.demo import DEMO_PIN, DEMO_STAFF_ID, demo_config, demo_examples, demo_notices, demo_people
-from kiosk.models import Method
-from kiosk.pins import hash_pin
-from kiosk.scanner import Scanned, parse_scan
-from kiosk.station import Station
-from kiosk.sync import SyncStatus
+from kiosk.app import KioskApp
+from kiosk.demo.data import DEMO_PIN, DEMO_STAFF_ID, demo_config, demo_examples, demo_notices, demo_people
+from kiosk.domain.clock import FrozenClock
+from kiosk.domain.config import parse_config
+from kiosk.domain.models import Method
+from kiosk.domain.pins import hash_pin
+from kiosk.station.scanner import Scanned, parse_scan
+from kiosk.station.station import Station
+from kiosk.station.sync import SyncStatus
+from screens.messages import SyncStatusChanged
 from storage.entries import EntryStore
 from storage.notices import NoticeStore
 from storage.roster import RosterStore

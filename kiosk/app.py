@@ -11,26 +11,25 @@ refused for it.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import App
-from textual.message import Message
-from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from kiosk.clock import Clock, SystemClock, iso
-from kiosk.config import Config
-from kiosk.i18n import Language, both, t
-from kiosk.models import DayCounts, Entry, Notice, Verdict
-from kiosk.notices import stale_since
-from kiosk.scanner import Rejected, Scanned, ScannerStatus, SerialReader, parse_scan
-from kiosk.station import Outcome, Shift, Station
+from kiosk.domain.clock import Clock, SystemClock, iso
+from kiosk.domain.config import Config
+from kiosk.domain.i18n import Language, both, t
+from kiosk.domain.models import DayCounts, Entry, Notice, Verdict
+from kiosk.domain.notices import showable, stale_since
+from kiosk.station.scanner import Rejected, Scanned, ScannerStatus, SerialReader, parse_scan
+from kiosk.station.station import Outcome, Shift, Station
+from kiosk.station.sync_loop import SyncLoop
 from screens.gate import GateScreen, SyncView
+from screens.messages import BadgeScanned, NoticesRefreshed, ScannerStatusChanged, ScanRejected, SyncStatusChanged
+from screens.staff import staff_screen
 from screens.widgets.notice_qr import NoticeQR
 from storage.entries import EntryStore
 from storage.files import StoreError, StoreFullError
@@ -38,7 +37,7 @@ from storage.notices import NoticeStore
 from storage.roster import RosterStore
 
 if TYPE_CHECKING:
-    from kiosk.sync import Syncer, SyncStatus
+    from kiosk.station.sync import Syncer, SyncStatus
 
 ReaderFactory = Callable[..., SerialReader]
 """Builds the reader from keyword callbacks on_scan, on_rejected, on_status (SerialReader.from_config's)."""
@@ -46,9 +45,6 @@ ReaderFactory = Callable[..., SerialReader]
 FOLD_EVERY = 30.0
 """Seconds between checks whether the journal should be folded into the chunk files."""
 NOTICES_SHOWN = 5
-PASS_POLL = 0.2
-"""Seconds between checks for cancellation while a sync pass runs (bounds how long quitting waits for it)."""
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -61,49 +57,6 @@ class ExtraKey:
     """The footer label, already bilingual (the catalog does not know it)."""
     run: Callable[[], str]
     """Called in a thread worker (it may wait for a process); returns the line to notify."""
-
-
-@dataclass
-class BadgeScanned(Message):
-    """The serial reader read a card number."""
-
-    scanned: Scanned
-    """The number, how it was read and when."""
-
-
-@dataclass
-class ScanRejected(Message):
-    """The serial reader read a line that is not a card number."""
-
-    rejected: Rejected
-    """Why, and a printable excerpt for the audit record."""
-
-
-@dataclass
-class ScannerStatusChanged(Message):
-    """The serial reader connected or lost its port."""
-
-    status: ScannerStatus
-    detail: str
-    """The port and the OS error, for the log only."""
-
-
-@dataclass
-class SyncStatusChanged(Message):
-    """A sync pass ended."""
-
-    status: SyncStatus
-    """The syncer's status after the pass."""
-
-
-@dataclass
-class NoticesRefreshed(Message):
-    """The notices were read again after a sync pass."""
-
-    notices: list[Notice]
-    """The newest notices, newest first."""
-    stale: str | None
-    """The bilingual "may be out of date" warning, or None."""
 
 
 class KioskApp(App[int], inherit_bindings=False):
@@ -154,7 +107,7 @@ class KioskApp(App[int], inherit_bindings=False):
     def on_mount(self) -> None:
         scanner_status = ScannerStatus.RECONNECTING if self.reader else "keyboard"
         self.notice_area = NoticeQR(
-            self.notices.latest(NOTICES_SHOWN), rotation=self.config.notices.rotation, clock=self.clock.monotonic,
+            self._gate_notices(), rotation=self.config.notices.rotation, clock=self.clock.monotonic,
             language=self.language, stale=self._stale(), id="notice-area",
         )
         self.gate = GateScreen(self.station, self.language, self.notice_area, scanner_status)
@@ -195,18 +148,15 @@ class KioskApp(App[int], inherit_bindings=False):
     def push_entries(self) -> None:
         """Sync with the center every [center] sync_interval seconds (or after a backoff)."""
         worker = get_current_worker()
-        if self.syncer is None:
-            assert self.syncer_factory is not None
-            self.syncer = _abandonable(worker, self.syncer_factory)
-        while self.syncer is not None and not worker.is_cancelled:
-            report = _abandonable(worker, self.syncer.sync_once)
-            if report is None:
-                return
-            self.post_message(SyncStatusChanged(self.syncer.status))
-            self.post_message(NoticesRefreshed(self.notices.latest(NOTICES_SHOWN), self._stale()))
-            deadline = self.clock.monotonic() + self.syncer.next_delay(report)
-            while not worker.is_cancelled and self.clock.monotonic() < deadline:
-                worker.cancelled_event.wait(0.2)
+        loop = SyncLoop(self.syncer, self.syncer_factory, self.clock.monotonic)
+
+        def after_pass() -> None:
+            assert loop.syncer is not None
+            self.syncer = loop.syncer
+            self.post_message(SyncStatusChanged(loop.syncer.status))
+            self.post_message(NoticesRefreshed(self._gate_notices(), self._stale()))
+
+        loop.run(lambda: worker.is_cancelled, worker.cancelled_event.wait, after_pass)
 
     @work(thread=True, exclusive=True, group="roster", exit_on_error=False)
     def load_roster(self) -> None:
@@ -336,6 +286,10 @@ class KioskApp(App[int], inherit_bindings=False):
             return None
         return self.station.store.counts(self.clock.now().date().isoformat())
 
+    def _gate_notices(self) -> list[Notice]:
+        """The newest notices the gate may show: the allowlist is checked again as they are drawn."""
+        return showable(self.notices.all(), self.config.notices.allowed_domains)[:NOTICES_SHOWN]
+
     def _stale(self) -> str | None:
         """Notices can only go stale when a center sends them."""
         if not self.sync_configured:
@@ -371,7 +325,11 @@ class KioskApp(App[int], inherit_bindings=False):
     def action_staff(self, name: str) -> None:
         """Open a staff screen; without an open shift, the duty login comes first."""
         if self.station.shift is not None:
-            self.push_screen(self._staff_screen(name), self._staff_done)
+            screen = staff_screen(
+                name, self.station, self.language, self.notices, self.config.notices.allowed_domains,
+                self.clock.now, self.config.data_dir / "handover",
+            )
+            self.push_screen(screen, self._staff_done)
             return
 
         def then(shift: Shift | None) -> None:
@@ -383,31 +341,10 @@ class KioskApp(App[int], inherit_bindings=False):
 
         self.push_screen(DutyLoginDialog(self.station, self.language), then)
 
-    def _staff_screen(self, name: str) -> Screen[Any]:
-        """The staff screen `name`, its module imported only now (they are not needed to start the gate)."""
-        station, language = self.station, self.language
-        if name == "notices":
-            from screens.notices import NoticesScreen
-
-            return NoticesScreen(self.notices, self.config.notices.allowed_domains, now=self.clock.now)
-        if name == "handover":
-            from screens.handover import HandoverScreen
-
-            return HandoverScreen(station, language, self.config.data_dir / "handover")
-        from screens.log import EntryLogScreen
-        from screens.manual import ManualEntryScreen
-        from screens.stats import StatsScreen
-        from screens.temperature import TemperatureDialog
-        from screens.visitor import VisitorScreen
-
-        screens = {"temperature": TemperatureDialog, "manual": ManualEntryScreen, "visitor": VisitorScreen,
-                   "log": EntryLogScreen, "stats": StatsScreen}
-        return screens[name](station, language)
-
     def _staff_done(self, outcome: object) -> None:
         """A staff screen closed: an outcome is shown like a scan; notices or the shift may have changed."""
         if not isinstance(outcome, Outcome) or outcome.entry is None:
-            self.notice_area.show(self.notices.latest(NOTICES_SHOWN), self._stale())
+            self.notice_area.show(self._gate_notices(), self._stale())
             self.gate.redraw()
             return
         self._refresh_sync()
@@ -446,28 +383,6 @@ class KioskApp(App[int], inherit_bindings=False):
             self.exit(0)
 
 
-def _abandonable(worker: Worker[Any], call: Callable[[], T]) -> T | None:
-    """`call()` in a daemon thread, waited for while `worker` runs; None if the worker is cancelled first.
-
-    A request to a silent center blocks for [center] timeout, and closing the client from another thread does
-    not wake a blocked read. Python waits for worker threads at exit but not for daemon threads, so quitting
-    never waits for a pass (its journal writes are as safe as after a kill: the next start replays them).
-    """
-    done: Future[T] = Future()
-
-    def run() -> None:
-        try:
-            done.set_result(call())
-        except BaseException as exc:  # handed to the worker, whose failure handler shows it
-            done.set_exception(exc)
-
-    threading.Thread(target=run, name="sync-pass", daemon=True).start()
-    while not worker.is_cancelled:
-        if wait([done], timeout=PASS_POLL).done:
-            return done.result()
-    return None
-
-
 def _reader_from_config(config: Config) -> ReaderFactory:
     def build(**callbacks: Any) -> SerialReader:
         return SerialReader.from_config(config.scanner, **callbacks)
@@ -487,7 +402,7 @@ def build_app(config: Config, clock: Clock | None = None, reader_factory: Reader
     if config.center.url:
 
         def syncer_factory() -> Syncer:
-            from kiosk.sync import syncer_from_config
+            from kiosk.station.sync import syncer_from_config
 
             return syncer_from_config(config, store, roster, notices, clock=clock.now)
 

@@ -8,8 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
-from kiosk.i18n import Language, t
-from kiosk.station import LoginError, Shift, Station
+from kiosk.domain.i18n import Language, t
+from kiosk.station.station import LoginError, Shift, Station
 
 _DIALOG_BINDINGS: list[BindingType] = [
     Binding("escape", "cancel", show=False),

@@ -15,21 +15,22 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import ClassVar
 
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ActiveBinding, Screen
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
-from kiosk.i18n import Language, t
-from kiosk.models import DayCounts, Direction, Entry, Verdict
-from kiosk.privacy import mask_id, mask_name
-from kiosk.scanner import KeyboardWedge, Rejected, ScannerStatus, WedgeEvent
-from kiosk.station import Outcome, Station
+from kiosk.domain.i18n import Language, t
+from kiosk.domain.models import DayCounts, Direction, Entry, Verdict
+from kiosk.domain.privacy import mask_id, mask_name
+from kiosk.station.scanner import KeyboardWedge, Rejected, ScannerStatus, WedgeEvent
+from kiosk.station.station import Outcome, Station
 
 SYMBOLS = {Verdict.ADMITTED: "✔", Verdict.DENIED: "✘", Verdict.REFERRED: "✚"}
 RECENT = 5
@@ -56,7 +57,7 @@ class GateScreen(Screen[None], inherit_bindings=False):
     """Station, clock, the big verdict panel, recent entries, today's counts, statuses and the notice area."""
 
     CSS_PATH = "gate.tcss"
-    BINDINGS: list[BindingType] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2", "app.staff('temperature')", "key.temperature", key_display="F2"),
         Binding("f3", "app.staff('manual')", "key.manual", key_display="F3"),
         Binding("f4", "app.staff('visitor')", "key.visitor", key_display="F4"),

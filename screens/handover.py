@@ -10,11 +10,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Label, Static
 
-from kiosk.handover import export_handover
-from kiosk.i18n import Language, both, t
-from kiosk.models import Entry, Verdict
-from kiosk.privacy import mask_id, mask_name
-from kiosk.station import Handover, LoginError, Station
+from kiosk.domain.i18n import Language, both, t
+from kiosk.domain.models import Entry, Verdict
+from kiosk.domain.privacy import mask_id, mask_name
+from kiosk.station.handover import export_handover
+from kiosk.station.station import Handover, LoginError, Station
 
 LISTED = 50
 """People listed per section at most; the export has them all."""

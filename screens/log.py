@@ -7,9 +7,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
-from kiosk.i18n import Language, t
-from kiosk.models import Direction, Entry, Verdict
-from kiosk.station import Station
+from kiosk.domain.i18n import Language, t
+from kiosk.domain.models import Direction, Entry, Verdict
+from kiosk.station.station import Station
 from screens.unmask import UnmaskingScreen
 
 PAGE = 100

@@ -12,9 +12,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from kiosk.i18n import Language, both, t
-from kiosk.models import Method, Person
-from kiosk.station import Outcome, Station
+from kiosk.domain.i18n import Language, both, t
+from kiosk.domain.models import Method, Person
+from kiosk.station.station import Outcome, Station
 from screens.unmask import UnmaskingScreen
 
 LIMIT = 20

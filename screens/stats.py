@@ -8,9 +8,9 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, Label, Static
 
-from kiosk.i18n import Language, t
-from kiosk.models import DayCounts
-from kiosk.station import Station
+from kiosk.domain.i18n import Language, t
+from kiosk.domain.models import DayCounts
+from kiosk.station.station import Station
 
 BAR_WIDTH = 26
 _EIGHTHS = " ▏▎▍▌▋▊▉"

@@ -10,10 +10,10 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from kiosk.i18n import Language, both, t
-from kiosk.models import Reason
-from kiosk.privacy import mask_id, mask_name
-from kiosk.station import Outcome, Station
+from kiosk.domain.i18n import Language, both, t
+from kiosk.domain.models import Reason
+from kiosk.domain.privacy import mask_id, mask_name
+from kiosk.station.station import Outcome, Station
 
 LOWEST, HIGHEST = 34.0, 43.0
 """Readings outside this range are typing mistakes, not temperatures."""

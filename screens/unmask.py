@@ -11,9 +11,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen, ScreenResultType
 from textual.widgets import Button, Input, Label, Static
 
-from kiosk.i18n import Language, both, t
-from kiosk.privacy import mask_id, mask_name
-from kiosk.station import Station
+from kiosk.domain.i18n import Language, both, t
+from kiosk.domain.privacy import mask_id, mask_name
+from kiosk.station.station import Station
 
 
 class UnmaskDialog(ModalScreen[bool]):

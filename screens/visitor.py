@@ -11,9 +11,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
-from kiosk.i18n import Language, both, t
-from kiosk.privacy import mask_id, mask_name, mask_phone
-from kiosk.station import Outcome, Station
+from kiosk.domain.i18n import Language, both, t
+from kiosk.domain.privacy import mask_id, mask_name, mask_phone
+from kiosk.station.station import Outcome, Station
 
 FIELDS = ("name", "id_number", "phone", "host", "reason")
 _PHONE = re.compile(r"^\+?\d{7,15}$")

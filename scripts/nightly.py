@@ -16,9 +16,9 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from kiosk.config import Config, ConfigError, load_config
-from kiosk.export import write_report
-from kiosk.sync import SyncSetupError, station_token, syncer_from_config
+from kiosk.domain.config import Config, ConfigError, load_config
+from kiosk.station.export import Format, write_report
+from kiosk.station.sync import SyncSetupError, station_token, syncer_from_config
 from storage.entries import EntryStore
 from storage.files import StoreError, ensure_private_dir
 from storage.notices import NoticeStore
@@ -26,7 +26,7 @@ from storage.roster import RosterStore
 
 log = logging.getLogger("kiosk.nightly")
 
-REPORT_FORMATS = ("csv", "xlsx")
+REPORT_FORMATS: tuple[Format, ...] = ("csv", "xlsx")
 
 
 def main(argv: list[str] | None = None) -> int:

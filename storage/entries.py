@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kiosk.models import DayCounts, Direction, Entry, Verdict, enum_member
+from kiosk.domain.models import DayCounts, Direction, Entry, Verdict, enum_member
 from storage.files import (
     PRIVATE_FILE,
     AtomicJSONStorage,
@@ -138,6 +138,9 @@ class EntryStore:
         self._mutex = threading.RLock()
         self._lock_fd = os.open(self.root / "store.lock", os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
         self._journal = Journal(self.root / "journal.jsonl")
+        self._last_seq = 0
+        self._tallies: dict[str, _Tally] = {}
+        self._chunks: dict[str, dict[str, int]] = {}
         self._meta_path = self.root / "meta.json"
         self._chunk_cache: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
         if load:
@@ -196,7 +199,8 @@ class EntryStore:
     @property
     def last_seq(self) -> int:
         with self._locked():
-            return self._last_seq
+            last: int = self._last_seq
+            return last
 
     def unsynced_count(self) -> int:
         with self._locked():
@@ -433,7 +437,7 @@ class EntryStore:
         self._journal_audit: list[dict[str, Any]] = []
         self._unsynced_priority = _SeqIndex()
         self._unsynced_normal = _SeqIndex()
-        self._tallies: dict[str, _Tally] = {}
+        self._tallies = {}
         self._chunks, meta_last_seq = self._load_meta()
         for name, info in sorted(self._chunks.items()):
             if info["unsynced"]:
@@ -566,12 +570,12 @@ class EntryStore:
 
     def _load_meta(self) -> tuple[dict[str, dict[str, int]], int]:
         try:
-            data = AtomicJSONStorage(self._meta_path).read()
+            data: dict[str, Any] | None = AtomicJSONStorage(self._meta_path).read()
         except CorruptFileError as exc:
             aside = move_aside(self._meta_path)
             self.warnings.append(f"{exc}; 已移至 / moved to {aside.name}; 已重建 / rebuilt")
             data = None
-        chunks = {n: dict(v) for n, v in (data or {}).get("chunks", {}).items()}
+        chunks: dict[str, dict[str, int]] = {n: dict(v) for n, v in (data or {}).get("chunks", {}).items()}
         last_seq = int((data or {}).get("last_seq", 0))
         on_disk = {p.stem for p in self.entries_dir.glob("*.json")}
         if data is None or set(chunks) != on_disk:

@@ -108,14 +108,14 @@ class AtomicJSONStorage(Storage):
     """
 
     def __init__(
-        self, path: str | Path, access_mode: str = "r+", object_hook: Callable[[dict], Any] | None = None
+        self, path: str | Path, access_mode: str = "r+", object_hook: Callable[[dict[str, Any]], Any] | None = None
     ) -> None:
         self.path = Path(path)
         self.read_only = access_mode == "r"
         self.object_hook = object_hook
         """Passed to json.loads: lets a large table become compact objects while it is parsed."""
 
-    def read(self) -> dict[str, dict[str, Any]] | None:
+    def read(self) -> dict[str, Any] | None:
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -130,7 +130,7 @@ class AtomicJSONStorage(Storage):
             raise CorruptFileError(f"{self.path}: 文件格式不对 / unexpected content")
         return data
 
-    def write(self, data: dict[str, dict[str, Any]]) -> None:
+    def write(self, data: dict[str, Any]) -> None:
         if self.read_only:
             raise StoreError(f"{self.path}: 只读打开 / opened read-only")
         write_atomic(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())

@@ -102,11 +102,11 @@ class Journal:
             # Keep every intact record, also those after the damage: each line carries its own CRC.
             intact = (decode_line(line + b"\n") for line in data.split(b"\n"))
             records = [r for r in intact if r is not None and r.get("op") != "header"]
-            valid_header = header is not None and header.get("op") == "header"
+            valid = header if header is not None and header.get("op") == "header" else None
             fresh = {
                 "op": "header",
-                "generation": int(header["generation"]) + 1 if valid_header else 0,
-                "last_seq": int(header.get("last_seq", 0)) if valid_header else 0,
+                "generation": int(valid["generation"]) + 1 if valid else 0,
+                "last_seq": int(valid.get("last_seq", 0)) if valid else 0,
             }
             write_atomic(self.path, b"".join(encode_record(r) for r in [fresh, *records]))
             data = self.path.read_bytes()

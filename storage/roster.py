@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from kiosk.models import Person, Role
+from kiosk.domain.models import Person, Role
 from storage.files import AtomicJSONStorage, CorruptFileError, ensure_private_dir, move_aside
 
 
@@ -128,7 +128,7 @@ class RosterStore:
 _ROLES = {role.value: role for role in Role}
 
 
-def _person_hook(doc: dict) -> Any:
+def _person_hook(doc: dict[str, Any]) -> Any:
     """Turn each person document into a Person as it is parsed, so a 50k roster never exists twice."""
     if "person_id" not in doc:
         return doc

@@ -1,7 +1,7 @@
 """Find a QR code in the text of a screen and decode it, as a phone would.
 
 Works on plain text — lines from `tmux capture-pane -p` or from `screen_lines(app)` for a running Textual
-app — because kiosk/qr.py draws with characters that say by themselves which modules are dark
+app — because kiosk/domain/qr.py draws with characters that say by themselves which modules are dark
 ('█' both, '▀' top, '▄' bottom, ' ' neither; two module rows per cell).
 
 The code is located by its finder patterns, which at two module rows per cell always read

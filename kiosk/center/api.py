@@ -39,15 +39,16 @@ from kiosk.center.schemas import (
     StatsReply,
     TraceReply,
 )
-from kiosk.models import Notice, Person
-from kiosk.notices import NoticeRefused
+from kiosk.domain.models import Notice, Person
+from kiosk.domain.notices import NoticeRefused
 
 bearer = HTTPBearer(auto_error=False, description="A station token or an admin token, from `kiosk center add-...`.")
 
 
 # Dependencies that do no I/O are async: FastAPI would run each sync one in the thread pool, a hop per request.
 async def database(request: Request) -> Database:
-    return request.app.state.db
+    db: Database = request.app.state.db
+    return db
 
 
 Db = Annotated[Database, Depends(database)]
@@ -56,7 +57,8 @@ Db = Annotated[Database, Depends(database)]
 async def caller(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
     """Whoever holds the bearer token, as the gate identified and admitted them before the body was read (see
     gate); the bearer dependency puts the token into the OpenAPI document."""
-    return request.state.caller
+    who: Caller = request.state.caller
+    return who
 
 
 AnyCaller = Annotated[Caller, Depends(caller)]
@@ -117,7 +119,9 @@ def receive_entries(receiver: entries.Receiver, station_id: str, body: bytes) ->
 @stations_api.post("/heartbeat", response_model=HeartbeatReply)
 def heartbeat(station_id: str, body: HeartbeatIn, db: Db, _: AnyCaller) -> HeartbeatReply:
     """Tell the center the station is alive and how much it has not sent yet."""
-    now = stations.heartbeat(db, station_id, body.clock, body.pending, body.oldest_pending, body.version)
+    now = stations.heartbeat(
+        db, station_id, body.clock, body.pending, body.oldest_pending, body.version, body.refused_notices
+    )
     return HeartbeatReply(server_time=iso_utc(now) or "")
 
 

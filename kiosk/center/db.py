@@ -58,6 +58,7 @@ stations = Table(
     Column("pending_reported", Integer),
     Column("oldest_pending", Text),
     Column("app_version", Text),
+    Column("refused_notices", Text),  # JSON list of notice ids the station's allowlist refuses (version 2)
     Column("clock_offset", Float),  # the station's clock minus the center's, in seconds, at its last heartbeat
     Column("revoked_at", DateTime),
 )
@@ -272,6 +273,7 @@ def _migrate_from_1(conn: Connection) -> None:
     """Version 1 to 2, in one transaction: the entries' key becomes (station_id, entry_id), new columns and tables,
     and the summaries built once from the entries already stored."""
     for table, column in (
+        ("stations", "refused_notices TEXT"),
         ("stations", "clock_offset FLOAT"),
         ("stations", "revoked_at TIMESTAMP"),
         ("admins", "revoked_at TIMESTAMP"),

@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cache
 from typing import Any, Literal
 
@@ -24,7 +25,7 @@ from kiosk.center import summaries
 from kiosk.center.checks import Invalid, check_moment, check_text
 from kiosk.center.db import Database, DatabaseError
 from kiosk.center.group_commit import GroupCommit, Key, Row
-from kiosk.models import Direction, Method, Reason, Role, Verdict
+from kiosk.domain.models import Direction, Method, Reason, Role, Verdict
 
 MAX_BATCH = 5000
 MAX_LIST = 32
@@ -58,7 +59,7 @@ def _integer(minimum: int) -> Callable[[Any], None]:
     return check
 
 
-def _choice(enum: type) -> Callable[[Any], None]:
+def _choice(enum: type[StrEnum]) -> Callable[[Any], None]:
     allowed = [str(member) for member in enum]
     members = frozenset(allowed)
 

@@ -75,12 +75,13 @@ def error_response(
 
 
 async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
-    status, message = exc.status_code, exc.detail if isinstance(exc.detail, str) else None
+    status = exc.status_code
+    message: str | None = exc.detail if isinstance(exc.detail, str) else None
     if status == 400:  # FastAPI could not read the body (not UTF-8, not JSON, nested too deeply)
         status, message = 422, "请求体不是有效的 JSON / the body is not valid JSON"
     elif message is not None and " / " not in message:  # Starlette's own English phrases (404, 405)
         message = None
-    return error_response(status, message, headers=exc.headers)
+    return error_response(status, message, headers=dict(exc.headers) if exc.headers else None)
 
 
 async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from kiosk.center.db import Database, notices, utc_now
-from kiosk.models import Notice, new_entry_id
-from kiosk.notices import NoticeRefused, title_problem, url_problem
+from kiosk.domain.models import Notice, new_entry_id
+from kiosk.domain.notices import NoticeRefused, title_problem, url_problem
 
 
 def publish(

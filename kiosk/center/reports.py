@@ -77,6 +77,7 @@ def completeness(
                 gaps=summary.gaps,
                 last_heartbeat=iso_utc(station["last_heartbeat"]),
                 pending_reported=station["pending_reported"],
+                refused_notices=json.loads(station["refused_notices"] or "[]"),
                 silent=not contacts or max(contacts) < quiet_since,
                 oldest_pending=station["oldest_pending"],
                 pending_age_seconds=_waited(station["oldest_pending"], offset, now),
@@ -113,7 +114,7 @@ def _counts_by(db: Database, day: str) -> list[tuple[str, str, int, str, int]]:
         .group_by(entries.c.station_id, stations.c.campus, entries.c.hour, entries.c.verdict)
     )
     with db.read() as conn:
-        return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+        return [tuple(row) for row in conn.execute(query)]
 
 
 def _add(counts: VerdictCounts, verdict: str, count: int) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from kiosk.center.db import Database, people
-from kiosk.models import Person
+from kiosk.domain.models import Person
 
 FIELDS = ("name", "role", "campus", "dorm", "return_approved", "observation")
 

@@ -18,7 +18,7 @@ from kiosk.center.checks import (
     check_text,
 )
 from kiosk.center.entries import MAX_BATCH
-from kiosk.models import Role
+from kiosk.domain.models import Role
 
 MAX_INT = 2**31 - 1
 """The largest count the database's integer columns hold."""
@@ -98,6 +98,9 @@ class HeartbeatIn(BaseModel):
     pending: int = Field(ge=0, le=MAX_INT, strict=True, description="Entries waiting at the station to be synced.")
     oldest_pending: Moment | None = Field(default=None, description="Capture time of the oldest waiting entry.")
     version: Plain = Field(max_length=64, description="The station's software version.")
+    refused_notices: list[Annotated[Plain, Field(max_length=64)]] = Field(
+        default_factory=list, max_length=50, description="Ids of notices the station's own allowlist refuses."
+    )
 
 
 class HeartbeatReply(BaseModel):
@@ -163,6 +166,9 @@ class StationCompleteness(BaseModel):
     gaps: list[tuple[int, int]] = Field(description="Missing sequence ranges [first, last] between 1 and max_seq.")
     last_heartbeat: str | None
     pending_reported: int | None = Field(description="Entries waiting at the station, per its last heartbeat.")
+    refused_notices: list[str] = Field(
+        default_factory=list, description="Notices the station refuses to show (its allowlist), per its last heartbeat."
+    )
     silent: bool = Field(description="No heartbeat and no entries received within silent_minutes.")
     oldest_pending: str | None = Field(
         default=None, description="Capture time (station clock) of the oldest entry waiting, per its last heartbeat."

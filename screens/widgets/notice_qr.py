@@ -7,7 +7,7 @@ API (the gate screen mounts `NoticeQR` in its notice area; the notices screen us
         rotation  seconds each notice stays on screen ([notices] rotation)
         clock     monotonic seconds; a FrozenClock's `monotonic` in tests
         language  "zh" or "en": which title comes first (the other follows when the notice has it)
-        stale     the bilingual warning from kiosk.notices.stale_since, or None
+        stale     the bilingual warning from kiosk.domain.notices.stale_since, or None
     .show(notices, stale)   new notices or warning after a sync; the rotation keeps its pace
     .language = "en"        switch the title order
     .tick()                 show the notice due now; runs every second, tests call it after moving the clock
@@ -15,7 +15,7 @@ API (the gate screen mounts `NoticeQR` in its notice area; the notices screen us
 
     QRCanvas(url="")        the code alone, sized to the widget; set `.url` to change it
 
-The code is drawn by kiosk.qr (black on white, quiet zone, whole or not at all); the canvas re-renders at every
+The code is drawn by kiosk.domain.qr (black on white, quiet zone, whole or not at all); the canvas re-renders at every
 resize and shows "请放大窗口 / enlarge the window" when the code does not fit. Styles live in notice_qr.tcss
 beside this module and are loaded as the widgets' default CSS, so any screen that mounts them gets them.
 """
@@ -32,10 +32,10 @@ from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
 
-from kiosk.i18n import Language, both
-from kiosk.models import Notice
-from kiosk.notices import rotation_index
-from kiosk.qr import QR_STYLE, render_qr
+from kiosk.domain.i18n import Language, both
+from kiosk.domain.models import Notice
+from kiosk.domain.notices import rotation_index
+from kiosk.domain.qr import QR_STYLE, render_qr
 
 _CSS = (Path(__file__).parent / "notice_qr.tcss").read_text(encoding="utf-8")
 

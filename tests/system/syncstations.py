@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from kiosk.backoff import Backoff
-from kiosk.config import CenterConfig
-from kiosk.models import Direction, Entry, Method, Reading, Reason, Role, Verdict, new_entry_id
-from kiosk.sync import Syncer
+from kiosk.domain.config import CenterConfig
+from kiosk.domain.models import Direction, Entry, Method, Reading, Reason, Role, Verdict, new_entry_id
+from kiosk.station.backoff import Backoff
+from kiosk.station.sync import Syncer
 from storage.entries import EntryStore
 from storage.notices import NoticeStore
 from storage.roster import RosterStore

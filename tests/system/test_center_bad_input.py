@@ -14,7 +14,7 @@ import httpx
 import pytest
 from servers import Center
 
-from kiosk.models import Entry
+from kiosk.domain.models import Entry
 
 pytestmark = pytest.mark.slow
 

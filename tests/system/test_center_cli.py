@@ -19,7 +19,7 @@ import pytest
 from servers import Center, free_port, fresh_postgres_database, run_center
 
 from kiosk.center.serve import listening_socket
-from kiosk.models import Entry
+from kiosk.domain.models import Entry
 
 pytestmark = pytest.mark.slow
 

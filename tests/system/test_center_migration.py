@@ -25,7 +25,7 @@ from kiosk.center import summaries
 from kiosk.center.auth import identify, token_hash
 from kiosk.center.db import SCHEMA_VERSION, Database
 from kiosk.center.entries import Receiver, entry_row, parse_entry
-from kiosk.models import Entry
+from kiosk.domain.models import Entry
 
 V1 = MetaData()
 Table("schema_version", V1, Column("version", Integer, nullable=False))

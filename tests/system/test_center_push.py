@@ -12,7 +12,7 @@ import pytest
 from servers import Center
 
 from kiosk.center.entries import SMALL_BATCH
-from kiosk.models import Entry
+from kiosk.domain.models import Entry
 
 pytestmark = pytest.mark.slow
 

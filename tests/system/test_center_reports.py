@@ -10,7 +10,7 @@ import httpx
 import pytest
 from servers import Center
 
-from kiosk.models import Entry, Reason, Verdict
+from kiosk.domain.models import Entry, Reason, Verdict
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +60,7 @@ def test_completeness_finds_withheld_seqs_and_silent_stations(center: Center, ma
         "gaps": [],
         "last_heartbeat": None,
         "pending_reported": None,
+        "refused_notices": [],
         "silent": True,
         "oldest_pending": None,
         "pending_age_seconds": None,

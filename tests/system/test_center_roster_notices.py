@@ -8,7 +8,7 @@ import httpx
 import pytest
 from servers import Center
 
-from kiosk.models import Person
+from kiosk.domain.models import Person
 
 pytestmark = pytest.mark.slow
 

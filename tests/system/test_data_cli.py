@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from kiosk.models import Entry, Verdict
+from kiosk.domain.models import Entry, Verdict
 from storage.entries import EntryStore
 from storage.roster import RosterStore
 

@@ -14,8 +14,8 @@ from servers import require_tool
 from sqlalchemy import create_engine, text
 from tmux_terminal import Terminal
 
-from kiosk.demo import DEMO_PIN, DEMO_STATION_ID, demo_examples, demo_people
-from kiosk.privacy import mask_id
+from kiosk.demo.data import DEMO_PIN, DEMO_STATION_ID, demo_examples, demo_people
+from kiosk.domain.privacy import mask_id
 from storage.entries import EntryStore
 
 KIOSK = str(Path(sys.executable).with_name("kiosk"))

@@ -22,7 +22,7 @@ WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from kiosk.models import Direction, Entry, Method, Reason, Role, Verdict, new_entry_id
+    from kiosk.domain.models import Direction, Entry, Method, Reason, Role, Verdict, new_entry_id
     from storage.entries import EntryStore
 
     store = EntryStore(Path(sys.argv[1]))
@@ -53,7 +53,9 @@ WRITER = textwrap.dedent(
 @pytest.mark.slow
 def test_kill_9_loop_loses_nothing_acknowledged(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    rng = random.Random(int(os.environ.get("CRASH_SEED", time.time_ns())))
+    seed = int(os.environ.get("CRASH_SEED", time.time_ns()))
+    print(f"CRASH_SEED={seed}")  # shown on failure: rerun with it to replay the same kill times
+    rng = random.Random(seed)
     recorded: set[str] = set()
     revisions: dict[str, int] = {}
     acked: dict[str, int] = {}
@@ -62,7 +64,11 @@ def test_kill_9_loop_loses_nothing_acknowledged(tmp_path: Path) -> None:
     while rounds < ROUNDS and time.monotonic() < deadline:
         rounds += 1
         writer = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(data)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT
+            [sys.executable, "-c", WRITER, str(data)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            bufsize=0,  # unbuffered: readline takes only "OPEN\n", so the lines after it reach communicate()
         )
         assert writer.stdout is not None
         assert writer.stdout.readline() == b"OPEN\n", writer.stderr.read() if writer.stderr else ""

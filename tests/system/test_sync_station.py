@@ -17,8 +17,8 @@ from faultproxy import FaultProxy, Mode
 from servers import Center, free_port, run_center
 from syncstations import SyncStation, gate_entry
 
-from kiosk.models import Entry, Person, Role
-from kiosk.sync import SyncReport
+from kiosk.domain.models import Entry, Person, Role
+from kiosk.station.sync import SyncReport
 
 pytestmark = pytest.mark.slow
 

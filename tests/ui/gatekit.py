@@ -11,11 +11,11 @@ from textual import events
 from textual.pilot import Pilot
 
 from kiosk.app import KioskApp
-from kiosk.clock import FrozenClock
-from kiosk.config import Config, DutyStaff, SecurityConfig
-from kiosk.models import Person
-from kiosk.pins import hash_pin
-from kiosk.station import Station
+from kiosk.domain.clock import FrozenClock
+from kiosk.domain.config import Config, DutyStaff, SecurityConfig
+from kiosk.domain.models import Person
+from kiosk.domain.pins import hash_pin
+from kiosk.station.station import Station
 from storage.entries import EntryStore
 from storage.notices import NoticeStore
 from storage.roster import RosterStore

@@ -12,11 +12,11 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Static
 
-from kiosk.clock import FrozenClock
-from kiosk.config import Config, DutyStaff, SecurityConfig
-from kiosk.models import Person
-from kiosk.pins import hash_pin
-from kiosk.station import Station
+from kiosk.domain.clock import FrozenClock
+from kiosk.domain.config import Config, DutyStaff, SecurityConfig
+from kiosk.domain.models import Person
+from kiosk.domain.pins import hash_pin
+from kiosk.station.station import Station
 from storage.entries import EntryStore
 from storage.roster import RosterStore
 

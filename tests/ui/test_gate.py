@@ -13,10 +13,10 @@ from gatekit import PIN, STAFF_ID, START, make_app, scan, screen_text, with_duty
 from textual.widgets import Input
 
 from kiosk.app import KioskApp
-from kiosk.clock import FrozenClock
-from kiosk.config import Config
-from kiosk.models import Direction, Entry, Method, Person, Verdict
-from kiosk.station import Shift, Station
+from kiosk.domain.clock import FrozenClock
+from kiosk.domain.config import Config
+from kiosk.domain.models import Direction, Entry, Method, Person, Verdict
+from kiosk.station.station import Shift, Station
 from screens.duty import DutyLoginDialog, DutyMenuDialog, ExitDialog
 from screens.gate import GateScreen
 from storage.entries import EntryStore

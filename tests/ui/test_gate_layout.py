@@ -8,8 +8,8 @@ import pytest
 from gatekit import START, make_app, scan, screen_text
 from qrscreen import decode_screen, find_code, quiet_zone_is_clear, screen_lines
 
-from kiosk.config import Config, UIConfig
-from kiosk.models import Notice, Person
+from kiosk.domain.config import Config, UIConfig
+from kiosk.domain.models import Notice, Person
 from storage.notices import NoticeStore
 
 URL_80 = "https://news.bnu.edu.cn/zx/ttgz/2026-11-28/notice-on-campus-gate-entry-rules.htm"

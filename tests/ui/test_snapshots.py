@@ -8,8 +8,8 @@ import pytest
 from gatekit import START, make_app, scan
 from textual.pilot import Pilot
 
-from kiosk.config import Config, UIConfig
-from kiosk.models import Notice, Person
+from kiosk.domain.config import Config, UIConfig
+from kiosk.domain.models import Notice, Person
 from storage.notices import NoticeStore
 
 NOTICE = Notice(

@@ -12,10 +12,10 @@ from staffkit import PIN, SIZE, START, TODAY, Host, clear_input, make_station, s
 from textual.app import App
 from textual.widgets import DataTable
 
-from kiosk.clock import FrozenClock
-from kiosk.config import Config
-from kiosk.models import Direction, Entry, Person, Reason, Verdict
-from kiosk.station import Handover, Station
+from kiosk.domain.clock import FrozenClock
+from kiosk.domain.config import Config
+from kiosk.domain.models import Direction, Entry, Person, Reason, Verdict
+from kiosk.station.station import Handover, Station
 from screens.handover import HandoverScreen
 from screens.log import PAGE, EntryLogScreen
 from screens.stats import StatsScreen

@@ -10,10 +10,10 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
-from kiosk.clock import FrozenClock
-from kiosk.config import Config
-from kiosk.models import Method, Person, Reason, Verdict
-from kiosk.station import Station
+from kiosk.domain.clock import FrozenClock
+from kiosk.domain.config import Config
+from kiosk.domain.models import Method, Person, Reason, Verdict
+from kiosk.station.station import Station
 from screens.duty import DutyLoginDialog
 from screens.manual import ManualEntryScreen
 from screens.temperature import TemperatureDialog

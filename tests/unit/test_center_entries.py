@@ -24,7 +24,7 @@ from kiosk.center.checks import DATE_PATTERN  # noqa: E402
 from kiosk.center.db import Database, entries  # noqa: E402
 from kiosk.center.entries import ROW_COLUMNS, Invalid, Receiver, db_time, parse_entry, read_batch  # noqa: E402
 from kiosk.center.group_commit import GroupCommit  # noqa: E402
-from kiosk.models import Entry, Reading  # noqa: E402
+from kiosk.domain.models import Entry, Reading  # noqa: E402
 
 
 @pytest.fixture

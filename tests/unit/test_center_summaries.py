@@ -15,7 +15,7 @@ from hypothesis import strategies as st  # noqa: E402
 from kiosk.center import summaries  # noqa: E402
 from kiosk.center.db import Database, rebuild_summaries  # noqa: E402
 from kiosk.center.entries import Receiver  # noqa: E402
-from kiosk.models import Entry  # noqa: E402
+from kiosk.domain.models import Entry  # noqa: E402
 
 
 def expected_gaps(seqs: set[int]) -> list[tuple[int, int]]:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import Config, ConfigError, load_config, parse_config
-from kiosk.pins import hash_pin
+from kiosk.domain.config import Config, ConfigError, load_config, parse_config
+from kiosk.domain.pins import hash_pin
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "kiosk.toml"

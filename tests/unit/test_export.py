@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from kiosk.export import COLUMNS, FEVER_FILL, NOT_ADMITTED_FILL, report_row, write_report
-from kiosk.i18n import t
-from kiosk.models import Direction, Entry, Method, Reading, Reason, Role, Verdict
+from kiosk.domain.i18n import t
+from kiosk.domain.models import Direction, Entry, Method, Reading, Reason, Role, Verdict
+from kiosk.station.export import COLUMNS, FEVER_FILL, NOT_ADMITTED_FILL, report_row, write_report
 
 
 @pytest.fixture

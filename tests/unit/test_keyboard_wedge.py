@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.models import Method
-from kiosk.scanner import KeyboardWedge, WedgeEvent
+from kiosk.domain.models import Method
+from kiosk.station.scanner import KeyboardWedge, WedgeEvent
 
 
 def type_out(wedge: KeyboardWedge, keys: str, gaps: float | list[float], start: float = 100.0) -> list[WedgeEvent]:

@@ -1,4 +1,4 @@
-"""kiosk/qr.py: what is drawn decodes to the URL, whole or not at all, with its quiet zone, from the cache."""
+"""kiosk/domain/qr.py: what is drawn decodes to the URL, whole or not at all, with its quiet zone, from the cache."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from qrscreen import decode_modules, decode_screen, find_code, quiet_zone_is_clear, to_image
 
-from kiosk.qr import DARK_CHARS, QUIET_ZONE, module_matrix, render_qr
+from kiosk.domain.qr import DARK_CHARS, QUIET_ZONE, module_matrix, render_qr
 
 PREFIX = "https://news.bnu.edu.cn/"
 PATH_CHARS = string.ascii_letters + string.digits + "-_/?=&%."

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from kiosk.models import Person, Role
-from kiosk.roster_file import RosterFileError, read_roster_file
+from kiosk.domain.models import Person, Role
+from kiosk.domain.roster_file import RosterFileError, read_roster_file
 
 GOOD = (
     "person_id,name,role,campus,dorm,return_approved,observation\n"

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kiosk.models import Person, Role
+from kiosk.domain.models import Person, Role
 from storage.roster import RosterStore
 
 
@@ -61,7 +61,8 @@ def test_sees_a_change_made_by_another_process(tmp_path: Path, people: tuple[Per
     store.replace_all(people, version="v1")
     assert store.get("X9") is None
     code = (
-        "import sys; from pathlib import Path; from storage.roster import RosterStore; from kiosk.models import *;"
+        "import sys; from pathlib import Path; from storage.roster import RosterStore;"
+        "from kiosk.domain.models import Person, Role;"
         "RosterStore(Path(sys.argv[1])).upsert([Person('X9', '新人', Role.STAFF)], version='v2')"
     )
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, timeout=60)

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from kiosk.config import RulesConfig
-from kiosk.models import Direction, Method, Person, Reading, Reason, Role, Verdict, Visitor
-from kiosk.rules import Decision, Scan, decide, is_duplicate
+from kiosk.domain.config import RulesConfig
+from kiosk.domain.models import Direction, Method, Person, Reading, Reason, Role, Verdict, Visitor
+from kiosk.domain.rules import Decision, Scan, decide, is_duplicate
 
 R = Reason
 ADMITTED, DENIED, REFERRED = Verdict.ADMITTED, Verdict.DENIED, Verdict.REFERRED

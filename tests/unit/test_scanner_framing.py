@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.config import ScannerConfig
-from kiosk.i18n import CATALOG
-from kiosk.models import Method
-from kiosk.scanner import LineFramer, Rejected, RejectReason, Scanned, escape_for_audit, parse_scan
+from kiosk.domain.config import ScannerConfig
+from kiosk.domain.i18n import CATALOG
+from kiosk.domain.models import Method
+from kiosk.station.scanner import LineFramer, Rejected, RejectReason, Scanned, escape_for_audit, parse_scan
 
 PATTERN = ScannerConfig().id_pattern
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.models import DayCounts, Direction, Entry, Notice, Reason, Verdict
+from kiosk.domain.models import DayCounts, Direction, Entry, Notice, Reason, Verdict
 from storage.entries import EntryStore
 from storage.files import StoreFullError
 from storage.notices import NoticeStore
@@ -439,7 +439,7 @@ WORKER = textwrap.dedent(
     import sys, time
     from dataclasses import replace
     from pathlib import Path
-    from kiosk.models import Direction, Entry, Method, Reason, Role, Verdict, new_entry_id
+    from kiosk.domain.models import Direction, Entry, Method, Reason, Role, Verdict, new_entry_id
     from storage.entries import EntryStore
 
     data, name, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
@@ -556,7 +556,7 @@ FSIZE_WRITER = textwrap.dedent(
     """
     import resource, signal, sys, time
     from pathlib import Path
-    from kiosk.models import Direction, Entry, Method, Reason, Role, Verdict, new_entry_id
+    from kiosk.domain.models import Direction, Entry, Method, Reason, Role, Verdict, new_entry_id
     from storage.entries import EntryStore
     from storage.files import StoreFullError
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.backoff import Backoff
-from kiosk.models import Entry, Reading, Reason, Verdict, Visitor
-from kiosk.sync import SyncSetupError, read_token
+from kiosk.domain.models import Entry, Reading, Reason, Verdict, Visitor
+from kiosk.station.backoff import Backoff
+from kiosk.station.sync import SyncSetupError, read_token
 
 
 def test_backoff_ceiling_doubles_up_to_the_cap() -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kiosk.config import RulesConfig
-from kiosk.models import Direction, Method, Person, Reading, Reason, Role, Verdict, Visitor
+from kiosk.domain.config import RulesConfig
+from kiosk.domain.models import Direction, Method, Person, Reading, Reason, Role, Verdict, Visitor
 
 RULES_VERSION = "2026.11-1"
 
@@ -47,10 +47,10 @@ def is_duplicate(last_seen: float | None, now: float, window: float) -> bool:
 def decide(scan: Scan, rules: RulesConfig) -> Decision:
     """The verdict for one scan, with every reason that led to it."""
     if scan.direction is Direction.OUT:
-        reasons = [Reason.LEAVING]
+        leaving = [Reason.LEAVING]
         if scan.person is None and scan.method is not Method.VISITOR_FORM:
-            reasons.append(Reason.NOT_ON_ROSTER)
-        return Decision(Verdict.ADMITTED, tuple(reasons))
+            leaving.append(Reason.NOT_ON_ROSTER)
+        return Decision(Verdict.ADMITTED, tuple(leaving))
 
     reasons: list[Reason] = []
     if scan.method is Method.VISITOR_FORM:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.models import Person, Role
+from kiosk.domain.models import Person, Role
 
 REQUIRED = ("person_id", "name", "role")
 OPTIONAL = ("campus", "dorm", "return_approved", "observation")

@@ -11,14 +11,17 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeAlias
 
-from kiosk.config import Config, ConfigError, load_config
+from kiosk.domain.config import Config, ConfigError, load_config
 
 DEFAULT_CONFIG = Path("kiosk.toml")
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 Handler = Callable[[argparse.Namespace], int]
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+"""What `register(sub)` receives: the `kiosk` parser's subcommands."""
 
 
 def load(args: argparse.Namespace) -> Config:
@@ -38,7 +41,7 @@ def _check_config(args: argparse.Namespace) -> int:
 
 
 def _hash_pin(args: argparse.Namespace) -> int:
-    from kiosk.pins import hash_pin
+    from kiosk.domain.pins import hash_pin
 
     if args.stdin:
         pin = sys.stdin.readline().strip()
@@ -55,21 +58,21 @@ def _hash_pin(args: argparse.Namespace) -> int:
 
 
 COMMAND_MODULES = {
-    "roster": "kiosk.commands",
-    "export": "kiosk.commands",
-    "purge": "kiosk.commands",
-    "sync": "kiosk.sync_cli",
-    "center": "kiosk.center.cli",
-    "notices": "kiosk.notice_cli",
-    "run": "kiosk.run_cli",
-    "demo": "kiosk.demo_cli",
+    "roster": "kiosk.cli.data",
+    "export": "kiosk.cli.data",
+    "purge": "kiosk.cli.data",
+    "sync": "kiosk.cli.sync",
+    "center": "kiosk.cli.center",
+    "notices": "kiosk.cli.notice",
+    "run": "kiosk.cli.run",
+    "demo": "kiosk.cli.demo",
 }
 """Which module adds each subcommand (its `register(sub)`, using `add_command`)."""
 
 
-def add_command(sub: argparse._SubParsersAction, name: str, help: str, handler: Handler) -> argparse.ArgumentParser:
+def add_command(sub: Subcommands, name: str, help: str, handler: Handler) -> argparse.ArgumentParser:
     """A subcommand that takes --config like every other."""
-    command = sub.add_parser(name, help=help, description=help)
+    command: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help)
     command.add_argument("--config", help="station config file (default: ./kiosk.toml, else built-in defaults)")
     command.set_defaults(handler=handler)
     return command

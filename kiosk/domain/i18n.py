@@ -53,7 +53,11 @@ CATALOG: dict[str, tuple[str, str]] = {
     "sync.rejected": ("{count} 条记录被数据中心拒收", "{count} entries rejected by the center"),
     "sync.pending_left": ("仍有 {count} 条未确认", "{count} entries still unacknowledged"),
     "sync.done": ("全部已上传", "everything acknowledged"),
-    # notices (kiosk/notices.py, kiosk/qr.py, the notice widgets)
+    "sync.notices_refused": (
+        "{count} 条中心公告不符合本站白名单,未在闸机显示(见公告页)",
+        "{count} notices from the center refused by this station's allowlist, not shown at the gate (see notices)",
+    ),
+    # notices (kiosk/domain/notices.py, kiosk/domain/qr.py, the notice widgets)
     "notice.url.empty": ("网址为空", "the URL is empty"),
     "notice.url.too_long": ("网址过长(最多 {limit} 个字符)", "the URL is too long (at most {limit} characters)"),
     "notice.url.characters": (
@@ -219,7 +223,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "handover.export_failed": ("导出失败:{error}", "Export failed: {error}"),
     "handover.close_shift": ("结束班次", "Close the shift"),
     "handover.no_shift": ("没有进行中的班次", "No open shift"),
-    # the gate app (kiosk/app.py, kiosk/run_cli.py, screens/gate.py, screens/duty.py)
+    # the gate app (kiosk/app.py, kiosk/cli/run.py, screens/gate.py, screens/duty.py)
     "gate.not_recorded": ("本次未记录,请人工登记", "This scan was NOT recorded: register by hand"),
     "gate.store_error": ("存储出错:{error}", "Storage problem: {error}"),
     "gate.remeasure": ("请复测体温", "Please measure again"),

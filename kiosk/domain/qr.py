@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from kiosk.i18n import both
+from kiosk.domain.i18n import both
 
 QUIET_ZONE = 4
 """Light modules around the code, as ISO/IEC 18004 asks (qrcode's print_tty draws only 1)."""

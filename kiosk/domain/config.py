@@ -6,6 +6,7 @@ Every problem raises `ConfigError` naming the file, the key and, where it can be
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import tomllib
 import typing
@@ -191,7 +192,7 @@ def _table(cls: type, table: str, values: dict[str, Any], locate: _Locator) -> A
     for key, value in values.items():
         if key not in hints:
             raise locate.error(table, key, "未知的键 / unknown key")
-        kwargs[key] = _check(hints[key], f"{table}.{key}", value, lambda m, k=key: locate.error(table, k, m))
+        kwargs[key] = _check(hints[key], f"{table}.{key}", value, functools.partial(locate.error, table, key))
     return cls(**kwargs)
 
 
@@ -230,7 +231,7 @@ def _check(hint: Any, dotted: str, value: Any, fail: typing.Callable[[str], Conf
 
 
 def _security(values: dict[str, Any], locate: _Locator) -> SecurityConfig:
-    from kiosk.pins import is_pin_hash
+    from kiosk.domain.pins import is_pin_hash
 
     duty: list[DutyStaff] = []
     for key, value in values.items():

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kiosk.models import Notice, Person, Role
+from kiosk.domain.models import Notice, Person, Role
 
 DEMO_STAFF_ID = "T0001"
 DEMO_STAFF_NAME = "王值班"

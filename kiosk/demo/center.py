@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from kiosk.models import Notice, Person
+from kiosk.domain.models import Notice, Person
 
 STARTUP_SECONDS = 30.0
 """A cold start imports FastAPI and SQLAlchemy: several seconds on a slow machine."""
@@ -47,7 +47,7 @@ def seed_center(
         from kiosk.center.db import Database, DatabaseError
         from kiosk.center.notice_board import newest_first, publish
         from kiosk.center.roster import update
-        from kiosk.notices import NoticeRefused
+        from kiosk.domain.notices import NoticeRefused
     except ImportError as exc:  # installed without the `center` extra
         raise CenterUnavailable(f"未安装中心组件 / the center extra is not installed: {exc}") from None
     try:

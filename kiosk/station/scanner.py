@@ -43,9 +43,9 @@ from enum import StrEnum
 
 import serial
 
-from kiosk.config import ScannerConfig
-from kiosk.i18n import Language, t
-from kiosk.models import Method
+from kiosk.domain.config import ScannerConfig
+from kiosk.domain.i18n import Language, t
+from kiosk.domain.models import Method
 
 _TERMINATOR = re.compile(rb"[\r\n]")
 _AUDIT_BYTES = 48

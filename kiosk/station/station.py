@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from kiosk.clock import Clock, iso
-from kiosk.config import Config, DutyStaff
-from kiosk.models import Direction, Entry, Method, Person, Reading, Reason, Role, Verdict, Visitor, new_entry_id
-from kiosk.pins import verify_pin
-from kiosk.rules import RULES_VERSION, Decision, Scan, decide, is_duplicate
+from kiosk.domain.clock import Clock, iso
+from kiosk.domain.config import Config, DutyStaff
+from kiosk.domain.models import Direction, Entry, Method, Person, Reading, Reason, Role, Verdict, Visitor, new_entry_id
+from kiosk.domain.pins import verify_pin
+from kiosk.domain.rules import RULES_VERSION, Decision, Scan, decide, is_duplicate
 from storage.entries import EntryStore
 from storage.roster import RosterStore
 

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kiosk.cli.main import Subcommands
+
 if TYPE_CHECKING:
     from kiosk.center.db import Database
 
@@ -20,7 +22,7 @@ DEFAULT_DB = "sqlite:///center.db"
 # Stations install the kiosk without the center's libraries: import them only when a center command runs.
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     """Add the `center` command group."""
     center = sub.add_parser("center", help="the central service and its administration / 中心服务", description=__doc__)
     inner = center.add_subparsers(dest="center_command", metavar="SUBCOMMAND", required=True)
@@ -85,9 +87,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _command(
-    inner: argparse._SubParsersAction, name: str, help: str, handler: Callable[[argparse.Namespace], int]
+    inner: Subcommands, name: str, help: str, handler: Callable[[argparse.Namespace], int]
 ) -> argparse.ArgumentParser:
-    command = inner.add_parser(name, help=help, description=help)
+    command: argparse.ArgumentParser = inner.add_parser(name, help=help, description=help)
     command.add_argument("--db", default=DEFAULT_DB, help=f"database URL (default {DEFAULT_DB})")
     command.set_defaults(handler=_reporting_errors(handler))
     return command
@@ -206,7 +208,7 @@ def _audit(args: argparse.Namespace) -> int:
 
 def _import_roster(args: argparse.Namespace) -> int:
     from kiosk.center.roster import update
-    from kiosk.roster_file import RosterFileError, read_roster_file
+    from kiosk.domain.roster_file import RosterFileError, read_roster_file
 
     try:
         found = read_roster_file(Path(args.file))
@@ -232,7 +234,7 @@ def _import_roster(args: argparse.Namespace) -> int:
 
 def _add_notice(args: argparse.Namespace) -> int:
     from kiosk.center.notice_board import publish
-    from kiosk.notices import NoticeRefused
+    from kiosk.domain.notices import NoticeRefused
 
     try:
         domains = args.allowed_domains or [DEFAULT_DOMAIN]

@@ -16,10 +16,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from kiosk.cli import EXIT_FAILURE, EXIT_OK
-from kiosk.clock import SystemClock
-from kiosk.config import Config, load_config
-from kiosk.demo import (
+from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, Subcommands
+from kiosk.demo.data import (
     DEMO_CAMPUS,
     DEMO_PIN,
     DEMO_STAFF_ID,
@@ -30,14 +28,16 @@ from kiosk.demo import (
     demo_notices,
     demo_people,
 )
-from kiosk.models import Person
-from kiosk.privacy import mask_name
+from kiosk.domain.clock import SystemClock
+from kiosk.domain.config import Config, load_config
+from kiosk.domain.models import Person
+from kiosk.domain.privacy import mask_name
 from storage.files import StoreError
 
 if TYPE_CHECKING:
-    from kiosk.clock import Clock
-    from kiosk.demo_center import DemoCenter
-    from kiosk.sync import Syncer
+    from kiosk.demo.center import DemoCenter
+    from kiosk.domain.clock import Clock
+    from kiosk.station.sync import Syncer
     from storage.entries import EntryStore
     from storage.notices import NoticeStore
     from storage.roster import RosterStore
@@ -48,7 +48,7 @@ SIMULATOR_RATE = 0.8
 TOKEN_FILE = "station.token"
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     """Add `kiosk demo`."""
     help = "try the whole system: a local center with 3,000 people, a station, the gate / 一条命令体验整个系统"
     command = sub.add_parser("demo", help=help, description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -138,7 +138,7 @@ def _run(args: argparse.Namespace, directory: Path, cleanup: ExitStack, signals:
     center = _start_center(directory, people, cleanup)
     simulator = None
     if args.simulate_scanner or headless:
-        from kiosk.simulator import ScannerSimulator
+        from kiosk.demo.simulator import ScannerSimulator
 
         ids = [person.person_id for person in people]
         simulator = ScannerSimulator(ids, seed=2020, rate=SIMULATOR_RATE, unknown_share=0.08, garbage_share=0.03)
@@ -161,7 +161,7 @@ def _run(args: argparse.Namespace, directory: Path, cleanup: ExitStack, signals:
     _introduce(people, center, simulator is not None, headless)
 
     from kiosk.app import ExtraKey, KioskApp
-    from kiosk.station import Station
+    from kiosk.station.station import Station
 
     keys = [ExtraKey(CENTER_KEY, "中心 停/启 Center", center.toggle)] if center else []
     app = KioskApp(config, Station(config, store, roster, clock), notices, clock, syncer=syncer, extra_keys=keys)
@@ -186,7 +186,7 @@ def _run(args: argparse.Namespace, directory: Path, cleanup: ExitStack, signals:
 def _start_center(directory: Path, people: list[Person], cleanup: ExitStack) -> DemoCenter | None:
     """The seeded center, running; None (and the reason said) when it cannot run: the demo then works offline."""
     # Imported here: httpx and the center's modules would slow down every `kiosk` command.
-    from kiosk.demo_center import CenterUnavailable, DemoCenter, free_port, seed_center
+    from kiosk.demo.center import CenterUnavailable, DemoCenter, free_port, seed_center
 
     db_url = f"sqlite:///{directory / 'center.db'}"
     say("正在启动本地数据中心 / starting the local center …")
@@ -210,8 +210,8 @@ def _start_center(directory: Path, people: list[Person], cleanup: ExitStack) -> 
 
 def _write_config(directory: Path, center: DemoCenter | None, scanner_port: str) -> Config:
     """DIR/kiosk.toml for the demo station, checked as `kiosk check-config` would."""
-    from kiosk.demo_center import write_private
-    from kiosk.pins import hash_pin
+    from kiosk.demo.center import write_private
+    from kiosk.domain.pins import hash_pin
 
     text = demo_config(
         center_url=center.url if center else "",
@@ -227,7 +227,8 @@ def _write_config(directory: Path, center: DemoCenter | None, scanner_port: str)
 def _first_sync(config: Config, store: EntryStore, roster: RosterStore, notices: NoticeStore, clock: Clock,
                 cleanup: ExitStack) -> Syncer:
     """The gate's syncer, after one pass that pulls the roster and notices, so that scans work at once."""
-    from kiosk.sync import Backoff, Syncer, station_token
+    from kiosk.station.backoff import Backoff
+    from kiosk.station.sync import Syncer, station_token
 
     token = station_token(config)
     # A short backoff cap: after F11 the gate is back online within seconds, not minutes.
@@ -282,7 +283,7 @@ def _summary(store: EntryStore, syncer: Syncer | None, center: DemoCenter | None
     say(f"待上传 / waiting: {waiting}")
     held = None
     if center is not None:
-        from kiosk.demo_center import center_entry_count
+        from kiosk.demo.center import center_entry_count
 
         held = center_entry_count(center.db_url, DEMO_STATION_ID)
         say(f"中心数据库中 / in the center's database: {held}")

@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Literal
 
-from kiosk.i18n import Language, t
-from kiosk.models import Entry, Verdict
+from kiosk.domain.i18n import Language, t
+from kiosk.domain.models import Entry, Verdict
 
 Format = Literal["csv", "xlsx", "jsonl"]
 

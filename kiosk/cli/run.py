@@ -6,11 +6,11 @@ import argparse
 import os
 import sys
 
-from kiosk.cli import EXIT_FAILURE, EXIT_USAGE, add_command, load
-from kiosk.i18n import both
+from kiosk.cli.main import EXIT_FAILURE, EXIT_USAGE, Subcommands, add_command, load
+from kiosk.domain.i18n import both
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     """Add `kiosk run`."""
     add_command(sub, "run", "run the gate kiosk on this terminal (leaving it needs a duty PIN)", _run)
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kiosk.cli import EXIT_FAILURE, EXIT_OK, add_command, load
+from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, Subcommands, add_command, load
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     """Add `kiosk sync`."""
     add_command(sub, "sync", "push every waiting entry, pull roster and notices; exit 1 unless all acknowledged", _sync)
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from kiosk.sync import station_token, syncer_from_config
+    from kiosk.station.sync import station_token, syncer_from_config
     from storage.entries import EntryStore
     from storage.notices import NoticeStore
     from storage.roster import RosterStore

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from kiosk.export import write_report
-from kiosk.i18n import Language
-from kiosk.station import Handover
+from kiosk.domain.i18n import Language
+from kiosk.station.export import write_report
+from kiosk.station.station import Handover
 
 
 def handover_path(handover: Handover, directory: Path) -> Path:

@@ -19,10 +19,11 @@ from typing import Any
 
 import httpx
 
-from kiosk.backoff import Backoff
-from kiosk.config import CenterConfig, Config, ConfigError
-from kiosk.i18n import both
-from kiosk.models import Notice, Person
+from kiosk.domain.config import CenterConfig, Config, ConfigError, NoticesConfig
+from kiosk.domain.i18n import both
+from kiosk.domain.models import Notice, Person
+from kiosk.domain.notices import sort_out
+from kiosk.station.backoff import Backoff
 from storage.entries import EntryStore
 from storage.files import StoreError
 from storage.notices import NoticeStore
@@ -30,6 +31,8 @@ from storage.roster import RosterStore
 
 MAX_BATCH = 5000
 """The center refuses larger pushes."""
+MAX_REFUSED_REPORTED = 50
+"""Refused notice ids sent in one heartbeat (the center keeps no more)."""
 COMMITTED = ("stored", "duplicate")
 _STATUSES = (*COMMITTED, "rejected")
 
@@ -102,6 +105,8 @@ class SyncReport:
     """Entries still waiting after the pass."""
     errors: tuple[str, ...]
     offline: bool
+    refused_notices: int = 0
+    """The center's notices this station refuses to show (reported, not an error: the pass itself worked)."""
 
     @property
     def complete(self) -> bool:
@@ -110,13 +115,13 @@ class SyncReport:
 
     def summary(self) -> str:
         """One bilingual line for a person."""
-        if self.complete:
-            return both("sync.done")
-        parts = list(self.errors)
+        parts = [both("sync.done")] if self.complete else list(self.errors)
         if self.rejected:
             parts.append(both("sync.rejected", count=len(self.rejected)))
         if self.pending:
             parts.append(both("sync.pending_left", count=self.pending))
+        if self.refused_notices:
+            parts.append(both("sync.notices_refused", count=self.refused_notices))
         return "; ".join(parts)
 
 
@@ -158,7 +163,17 @@ def syncer_from_config(
 ) -> Syncer:
     """A Syncer for this station; the token is read with `station_token` unless given (SyncSetupError)."""
     token = token if token is not None else station_token(config)
-    return Syncer(config.center, config.station.id, store, roster, notices, token, clock=clock, config_path=config.path)
+    return Syncer(
+        config.center,
+        config.station.id,
+        store,
+        roster,
+        notices,
+        token,
+        clock=clock,
+        config_path=config.path,
+        allowed_domains=config.notices.allowed_domains,
+    )
 
 
 def _beside(config_path: Path | None, name: str) -> Path:
@@ -184,8 +199,11 @@ class Syncer:
         clock: Clock = local_now,
         backoff: Backoff | None = None,
         config_path: Path | None = None,
+        allowed_domains: Sequence[str] = NoticesConfig.allowed_domains,
     ) -> None:
+        """`allowed_domains` is [notices] allowed_domains: the center's notices outside it are refused here."""
         self.center = center
+        self.allowed_domains = tuple(allowed_domains)
         self.station_id = station_id
         self.store = store
         self.roster = roster
@@ -224,7 +242,8 @@ class Syncer:
                         break
             pending = self.store.unsynced_count()
             self._set_status(pending=pending, oldest_pending=self.store.oldest_unsynced_at())
-            return SyncReport(push.count, push.rejected, pending, tuple(errors), offline)
+            refused = len(self.notices.refused())
+            return SyncReport(push.count, push.rejected, pending, tuple(errors), offline, refused)
 
     def next_delay(self, report: SyncReport) -> float:
         """Seconds to wait before the next pass: the configured interval, or a backoff after an outage."""
@@ -278,6 +297,8 @@ class Syncer:
             "pending": self.store.unsynced_count(),
             "oldest_pending": self.store.oldest_unsynced_at(),
             "version": _version(),
+            # What the last notice pull refused, so that the center sees which gates do not show what.
+            "refused_notices": [r.notice.notice_id for r in self.notices.refused()][:MAX_REFUSED_REPORTED],
         }
         try:
             reply = self._json(self._request("POST", f"/api/v1/stations/{self.station_id}/heartbeat", json=body))
@@ -313,7 +334,8 @@ class Syncer:
         return StepResult(changed)
 
     def pull_notices(self) -> StepResult:
-        """Take the center's notices as the truth (notices added at this station stay)."""
+        """Take the center's notices as the truth (notices added at this station stay), except those this
+        station's allowlist refuses: they are kept apart with the reason and audited once each."""
         try:
             reply = self._json(self._request("GET", "/api/v1/notices"))
             notices = [Notice.from_dict({**n, "received_at": ""}) for n in reply["notices"]]
@@ -322,9 +344,15 @@ class Syncer:
         except (KeyError, TypeError, ValueError):
             return self._failed(CenterError(both("sync.bad_reply"), offline=False))
         received = self.clock().isoformat()
-        self.notices.replace_from_center([replace(n, received_at=received) for n in notices], received)
+        shown, refused = sort_out([replace(n, received_at=received) for n in notices], self.allowed_domains)
+        already = {r.notice.notice_id for r in self.notices.refused()}
+        self.notices.replace_from_center(shown, received, refused)
+        for item in refused:
+            if item.notice.notice_id not in already:
+                detail = f"{item.notice.notice_id} {item.notice.url}: {item.reason}"
+                self.store.audit("notice_refused", detail, received)
         self._contact()
-        return StepResult(len(notices))
+        return StepResult(len(shown))
 
     # -- internals -------------------------------------------------------------------------------------
 

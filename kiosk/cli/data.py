@@ -11,10 +11,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
-from kiosk.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Handler, add_command, load
+from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Handler, Subcommands, add_command, load
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: Subcommands) -> None:
     """Add `roster import`, `export` and `purge`."""
     roster = sub.add_parser("roster", help="manage the local roster", description="manage the local roster")
     actions = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
@@ -58,7 +58,7 @@ def _handles_storage_errors(handler: Handler) -> Handler:
 
 @_handles_storage_errors
 def _roster_import(args: argparse.Namespace) -> int:
-    from kiosk.roster_file import RosterFileError, read_roster_file
+    from kiosk.domain.roster_file import RosterFileError, read_roster_file
     from storage.roster import RosterStore
 
     config = load(args)
@@ -95,7 +95,7 @@ def _roster_import(args: argparse.Namespace) -> int:
 
 @_handles_storage_errors
 def _export(args: argparse.Namespace) -> int:
-    from kiosk.export import write_report
+    from kiosk.station.export import write_report
     from storage.entries import EntryStore
 
     config = load(args)
