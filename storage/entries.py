@@ -418,6 +418,7 @@ class EntryStore:
         with self._folding():
             self._fold()
             with self._locked():
+                gone: list[Path] = []
                 for name in sorted(self._chunks):
                     if name.split(".")[0] >= cutoff:
                         continue
@@ -429,14 +430,17 @@ class EntryStore:
                         write_chunk(self._chunk_path(name), keep.values(), lost)
                         self._chunks[name] = _chunk_info(Chunk(docs=keep, seqs=lost | set(keep)))
                     else:
-                        self._chunk_path(name).unlink(missing_ok=True)
+                        gone.append(self._chunk_path(name))
                         del self._chunks[name]
                     self._chunk_cache.pop(name, None)
-                for path in self.audit_dir.glob("*.json"):
-                    if path.stem < cutoff:
-                        path.unlink()
-                fsync_dir(self.entries_dir)
+                # The summary first: a power cut before the deletions are durable leaves files it does not list,
+                # which are read again quietly, never a listed file that is gone (which would be reported lost).
                 self._write_meta()
+                gone += [path for path in self.audit_dir.glob("*.json") if path.stem < cutoff]
+                for path in gone:
+                    path.unlink(missing_ok=True)
+                for folder in (self.entries_dir, self.audit_dir):
+                    fsync_dir(folder)  # a purge is for privacy: deleted entries must not come back after a power cut
                 self._tallies = {d: t for d, t in self._tallies.items() if d >= cutoff}
         return removed
 
