@@ -539,10 +539,15 @@ class EntryStore:
         self._last_seq = top
 
     def _apply_safely(self, record: dict[str, Any]) -> None:
+        """Apply a journal record; one that passed its checksum but is not whole is reported and set aside."""
         try:
             self._apply(record)
         except (KeyError, TypeError, ValueError, AttributeError):
             self.warnings.append(f"日志记录不完整,已跳过 / an incomplete journal record was set aside: {record}"[:300])
+            seq = record.get("entry", {}).get("seq") if isinstance(record.get("entry"), dict) else None
+            if isinstance(seq, int) and seq > 0:
+                self._last_seq = max(self._last_seq, seq)
+                self._ledger.lose({seq} - {entry.seq for entry in self._journal_entries.values()})
 
     def _apply(self, record: dict[str, Any]) -> None:
         op = record["op"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -676,3 +677,25 @@ def test_a_deferred_store_reads_its_indexes_on_load_or_first_use(tmp_path: Path,
     deferred = EntryStore(data, load=False)
     assert deferred.unsynced_count() == 1
     assert deferred.record(make_entry()).seq == 2
+
+
+def test_a_record_lacking_a_field_is_damage_even_with_a_good_checksum(tmp_path: Path, make_entry: MakeEntry) -> None:
+    """What a bug (or an older version) might write: the checksum holds, the record is still not believed."""
+    from storage import records
+
+    data, entries = _folded_store(tmp_path, make_entry)
+    chunk = data / "entries" / f"{DAY}.00000.json"
+    lines = chunk.read_bytes().split(b"\n")
+    doc = json.loads(lines[2][9:])
+    del doc["verdict"]
+    lines[2] = records.encode(doc)[:-1]
+    chunk.write_bytes(b"\n".join(lines))
+    store = EntryStore(data)
+    broken = make_entry(captured_at=at(9)).to_dict() | {"seq": 6}
+    del broken["captured_at"]
+    with open(data / "journal.jsonl", "ab") as journal:
+        journal.write(records.encode({"op": "put", "entry": broken}))
+    store = reopen(store)
+    assert [e.seq for e in store.entries_of_day(DAY)] == [1, 3, 4, 5]
+    assert store.lost_seqs() == [2, 6] and any("incomplete journal record" in w for w in store.warnings)
+    assert store.record(make_entry()).seq == 7
