@@ -71,6 +71,8 @@ class Chunk:
     damaged: int = 0
     """Lines or documents that failed their check."""
     exists: bool = True
+    legacy: bool = False
+    """A file of the earlier format, without checksums."""
 
     @property
     def missing(self) -> set[int]:
@@ -121,7 +123,7 @@ def _read_legacy(data: bytes, name: str) -> Chunk:
         docs = {int(key): doc for key, doc in table.items()}
     except (ValueError, UnicodeDecodeError, AttributeError, TypeError):
         return Chunk(damaged=1)
-    chunk = Chunk(seqs=set(docs))
+    chunk = Chunk(seqs=set(docs), legacy=True)
     for seq, doc in docs.items():
         if valid_document(doc, name) and doc["seq"] == seq:
             chunk.docs[seq] = doc

@@ -198,7 +198,8 @@ class EntryStore:
             self._ledger.settle(reported=[seq for seq in seqs if seq in self._ledger.pending])
 
     def check(self) -> CheckReport:
-        """Read every file of the store; rewrite damaged chunk files around their intact records."""
+        """Read every file of the store; rewrite damaged files around their intact records (and files of the
+        earlier format with checksums)."""
         with self._folding():
             damaged_before = len(self.warnings)
             with self._locked():
@@ -208,10 +209,13 @@ class EntryStore:
             for name in names:
                 chunk = self._chunk_for_fold(name)
                 entries += len(chunk.docs)
+                with self._locked():
+                    self._chunks[name] = _chunk_info(chunk)
             audit_files = sorted(self.audit_dir.glob("*.json"))
             for path in audit_files:
                 self._read_audit(path, repair=True)
             with self._locked():
+                self._write_meta()
                 new_warnings = self.warnings[damaged_before:]
                 present = {entry.seq for entry in self._journal_entries.values()}
                 return CheckReport(
@@ -512,7 +516,9 @@ class EntryStore:
         for record in opened.records:
             self._apply_safely(record)
         if opened.damaged or (opened.missing and existed):
-            self._journal_lost(opened.header_lost, opened.tail_lost or opened.missing, max(meta_last_seq, chunk_last))
+            folded_last = max(meta_last_seq, chunk_last)
+            lost_header = opened.header_lost or opened.missing
+            self._journal_lost(lost_header, opened.tail_lost or opened.missing, folded_last)
         self._ledger.reserve(self._last_seq)
         for path in sorted(self.audit_dir.glob("*.json")):
             self._read_audit(path)
@@ -669,6 +675,8 @@ class EntryStore:
         else:
             with self._locked():
                 self._note_lost(name, chunk)
+            if chunk.legacy:
+                write_chunk(path, chunk.docs.values(), chunk.seqs)
         self._chunk_cache.pop(name, None)
         return chunk
 
@@ -735,10 +743,13 @@ class EntryStore:
     def _read_audit(self, path: Path, repair: bool = False) -> list[dict[str, Any]]:
         """The intact audit records of one day's file; a damaged file is reported (and with `repair` rewritten)."""
         found = records.read(path)
-        if found.exists and found.records == [] and found.damaged == 1 and path.read_bytes()[:1] == b"{":
+        legacy = found.exists and found.records == [] and found.damaged == 1 and path.read_bytes()[:1] == b"{"
+        if legacy:
             found = _read_legacy_audit(path)
         items = [r for r in found.records if isinstance(r.get("at"), str) and {"kind", "detail"} <= r.keys()]
         damaged = found.damaged + len(found.records) - len(items)
+        if legacy and repair and not damaged:
+            write_atomic(path, b"".join(records.encode(item) for item in items))
         if damaged:
             with self._mutex:
                 try:

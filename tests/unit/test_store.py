@@ -699,3 +699,30 @@ def test_a_record_lacking_a_field_is_damage_even_with_a_good_checksum(tmp_path: 
     assert [e.seq for e in store.entries_of_day(DAY)] == [1, 3, 4, 5]
     assert store.lost_seqs() == [2, 6] and any("incomplete journal record" in w for w in store.warnings)
     assert store.record(make_entry()).seq == 7
+
+
+def test_files_of_the_earlier_format_are_read_and_check_rewrites_them_with_checksums(
+    tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    data = tmp_path / "data"
+    (data / "entries").mkdir(parents=True)
+    (data / "audit").mkdir()
+    entries = [
+        make_entry(captured_at=at(7, i)).__class__.from_dict(
+            make_entry(captured_at=at(7, i)).to_dict() | {"seq": i + 1}
+        )
+        for i in range(3)
+    ]
+    chunk = data / "entries" / f"{DAY}.00000.json"
+    chunk.write_text(json.dumps({"entries": {str(e.seq): e.to_dict() for e in entries}}), encoding="utf-8")
+    (data / "audit" / f"{DAY}.json").write_text(
+        json.dumps({"audit": {"1": {"kind": "rejected_scan", "detail": "x", "at": at(8)}}}), encoding="utf-8"
+    )
+    (data / "meta.json").write_text(json.dumps({"chunks": {}, "last_seq": 3}), encoding="utf-8")
+    store = EntryStore(data)
+    assert store.entries_of_day(DAY) == entries and store.audit_of_day(DAY)[0]["detail"] == "x"
+    assert store.warnings == [], "the earlier format is not damage"
+    assert store.check().clean
+    assert chunk.read_bytes()[:1] != b"{" and (data / "audit" / f"{DAY}.json").read_bytes()[:1] != b"{"
+    store = reopen(store)
+    assert store.entries_of_day(DAY) == entries and store.record(make_entry()).seq == 4
