@@ -17,6 +17,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+from kiosk.domain.clock import SystemClock
 from kiosk.domain.config import Config, ConfigError, load_config
 from kiosk.station.export import Format, write_report
 from kiosk.station.sync import SyncSetupError, station_token, syncer_from_config
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         log.error("配置错误 / configuration error: %s", exc)
         return 2
-    today = args.today or date.today()
+    today = args.today or SystemClock(config.station.zone).now().date()  # the gate's day, not the system's
     try:
         store = EntryStore(config.data_dir)
     except (OSError, StoreError) as exc:

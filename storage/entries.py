@@ -22,7 +22,7 @@ import fcntl
 import json
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -248,16 +248,19 @@ class EntryStore:
         """Up to `limit` entries waiting for the center: denied and referred first, each in sequence order."""
         return [Entry.from_dict(doc) for doc in self.unsynced_documents(limit)]
 
-    def unsynced_documents(self, limit: int) -> list[dict[str, Any]]:
+    def unsynced_documents(self, limit: int, skip: Collection[tuple[str, int]] = ()) -> list[dict[str, Any]]:
         """`unsynced_batch` as the stored documents (`Entry.to_dict()` form), ready to send; do not modify them.
 
         Sync sends these as they are: building an Entry per row and serialising it again would double the
-        station's share of draining a long backlog.
+        station's share of draining a long backlog. Entries whose (entry_id, revision) is in `skip` (in flight,
+        refused) are left out before any document is read.
         """
         with self._locked():
-            chosen = self._unsynced_priority.first(limit)
+            chosen = [p for p in self._unsynced_priority.first(limit + len(skip)) if (p[0], p[1][2]) not in skip]
+            chosen = chosen[:limit]
             if len(chosen) < limit:
-                chosen += self._unsynced_normal.first(limit - len(chosen))
+                normal = self._unsynced_normal.first(limit - len(chosen) + len(skip))
+                chosen += [p for p in normal if (p[0], p[1][2]) not in skip][: limit - len(chosen)]
             found = {eid: self._journal_entries[eid].to_dict() for eid, _ in chosen if eid in self._journal_entries}
         by_chunk: dict[str, set[str]] = {}
         for eid, (_, chunk, _, _) in chosen:

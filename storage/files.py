@@ -42,7 +42,7 @@ class CorruptFileError(StoreError):
 STORE_MARK = ".kiosk-store"
 """Put in a data directory the kiosk created or adopted: the directory is the store's own."""
 _STORE_NAMES = frozenset(
-    ("journal.jsonl", "meta.json", "seqs.json", "store.lock", "fold.lock", "roster.json", "notices.json")
+    ("journal.jsonl", "meta.json", "seqs.json", "store.lock", "fold.lock", "roster.json", "roster.log", "notices.json")
     + ("entries", "audit", "reports", STORE_MARK)
 )
 

@@ -8,11 +8,15 @@ import functools
 import os
 import re
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING
 
 from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, Handler, Subcommands, add_command, load
+from kiosk.domain.clock import SystemClock
+
+if TYPE_CHECKING:
+    from kiosk.domain.roster_file import RosterDiff
 
 
 def register(sub: Subcommands) -> None:
@@ -22,11 +26,14 @@ def register(sub: Subcommands) -> None:
     load_file = add_command(
         actions,
         "import",
-        "import people from a CSV or XLSX file (columns person_id,name,role[,campus,dorm,return_approved,observation])",
+        "import people from a CSV or XLSX file (columns person_id/学号, name/姓名, role/身份 [, card_no/卡号,"
+        " lost_card_no/挂失卡号, campus/校区, dorm/宿舍, return_approved/返校审批, observation/医学观察])",
         _roster_import,
     )
     load_file.add_argument("file", help="the CSV (UTF-8 or GB18030) or XLSX file")
     load_file.add_argument("--replace", action="store_true", help="make the roster exactly the file's good rows")
+    load_file.add_argument("--force", action="store_true", help="with --replace: remove more than 20%% of the roster")
+    load_file.add_argument("--dry-run", action="store_true", help="show what would change and write nothing")
 
     export = add_command(sub, "export", "write one day's entries as CSV, XLSX or JSON lines", _export)
     export.add_argument("--date", type=_day, default=None, help="YYYY-MM-DD (default: today)")
@@ -68,43 +75,69 @@ def _handles_storage_errors(handler: Handler) -> Handler:
 
 @_handles_storage_errors
 def _roster_import(args: argparse.Namespace) -> int:
-    from kiosk.domain.roster_file import RosterFileError, read_roster_file
+    from kiosk.cli.progress import progress_bar
+    from kiosk.domain.roster_file import RosterFileError, diff_roster, read_roster_file, refuse_replace
     from storage.roster import RosterStore
 
     config = load(args)
-    progress = _ProgressBar(sys.stderr) if sys.stderr.isatty() else None
     try:
-        found = read_roster_file(Path(args.file), progress)
+        with progress_bar("读取 / reading") as advance:
+            found = read_roster_file(Path(args.file), config.scanner.id_pattern, advance)
     except RosterFileError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
-    for problem in found.problems:
-        print(problem, file=sys.stderr)
+    for line in found.summary():
+        print(line, file=sys.stderr)
+    store = RosterStore(config.data_dir)
+    current = store.people()
+    diff = diff_roster(current, found.people, args.replace)
+    if args.replace:
+        refusal = refuse_replace(diff, found, len(current), args.force)
+        if refusal is not None:
+            print(f"{refusal};名单未改动 / the roster is unchanged", file=sys.stderr)
+            return EXIT_FAILURE
     if not found.people:
         print(
             "文件中没有可导入的行,名单未改动 / no row of the file can be imported: the roster is unchanged",
             file=sys.stderr,
         )
         return EXIT_FAILURE
-    store = RosterStore(config.data_dir)
-    if args.replace:
-        store.replace_all(found.people)
-    else:
-        store.upsert(found.people)
+    if args.dry_run:
+        print_diff(diff)
+        print("试运行,名单未改动 / dry run: nothing was written")
+        return EXIT_FAILURE if found.problems else EXIT_OK
+    with progress_bar("保存 / storing") as advance:
+        advance(0, len(found.people))
+        if args.replace:
+            store.replace_all(found.people)
+        else:
+            store.upsert(found.people)
+        advance(len(found.people), len(found.people))
     imported = len(found.people)
+    print(diff.summary())
     print(f"已导入 {imported} 人,名单现有 {len(store)} 人 / imported {imported}, the roster now holds {len(store)}")
     if found.problems:
-        count = len(found.problems)
-        print(
-            f"{count} 个问题(见上),这些行未导入 / {count} problems (above): those rows were not imported",
-            file=sys.stderr,
-        )
+        rows = found.failed_rows
+        print(f"{rows} 行有问题(见上),未导入 / {rows} rows with problems (above) were not imported", file=sys.stderr)
         return EXIT_FAILURE
     return EXIT_OK
 
 
+def print_diff(diff: RosterDiff, shown: int = 10) -> None:
+    """What an import would change: the counts, then the first people of each kind of change."""
+    from kiosk.domain.roster_file import describe
+
+    print(diff.summary())
+    for label, people in (("+ 新增 / added", diff.added), ("- 删除 / removed", diff.removed)):
+        for person in people[:shown]:
+            print(f"{label}: {describe(person)}")
+    for before, after in diff.changed[:shown]:
+        print(f"~ 变更 / changed: {describe(before)} → {describe(after)}")
+
+
 @_handles_storage_errors
 def _export(args: argparse.Namespace) -> int:
+    from kiosk.cli.progress import progress_bar
     from kiosk.station.export import write_report
     from storage.entries import EntryStore
 
@@ -115,7 +148,7 @@ def _export(args: argparse.Namespace) -> int:
     if not config.data_dir.is_dir():
         print(f"找不到数据目录 / data directory not found: {config.data_dir}", file=sys.stderr)
         return EXIT_FAILURE
-    day = (args.date or datetime.now().astimezone().date()).isoformat()
+    day = (args.date or SystemClock(config.station.zone).now().date()).isoformat()
     store = EntryStore(config.data_dir)
     try:
         _warn(store.warnings)
@@ -124,7 +157,8 @@ def _export(args: argparse.Namespace) -> int:
         store.close()
     output = Path(args.output) if args.output else None
     try:
-        write_report(entries, output, args.format, args.language or config.ui.language)
+        with progress_bar("导出 / exporting") as advance:
+            write_report(entries, output, args.format, args.language or config.ui.language, advance)
     except BrokenPipeError:
         # The reader (`| head`) went away: silence the interpreter's own complaint when it flushes at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -145,7 +179,7 @@ def _purge(args: argparse.Namespace) -> int:
         print(f"找不到数据目录 / data directory not found: {config.data_dir}", file=sys.stderr)
         return EXIT_FAILURE
     days = args.older_than if args.older_than is not None else config.storage.retention_days
-    today = datetime.now().astimezone().date()
+    today = SystemClock(config.station.zone).now().date()
     cutoff = (today - timedelta(days=days)).isoformat()
     store = EntryStore(config.data_dir)
     try:
@@ -220,21 +254,3 @@ def _positive_days(text: str) -> int:
     if text.isdigit() and int(text) >= 1:
         return int(text)
     raise argparse.ArgumentTypeError(f"天数应为正整数 / DAYS must be a whole number of at least 1: {text!r}")
-
-
-class _ProgressBar:
-    """A bar redrawn in place on a terminal while a file is read."""
-
-    WIDTH = 30
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-
-    def __call__(self, done: int, total: int) -> None:
-        filled = self.WIDTH * done // total if total else self.WIDTH
-        percent = 100 * done // total if total else 100
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        self.stream.write(f"\r读取 / reading [{bar}] {percent:3d}% {done}/{total}")
-        if done >= total:
-            self.stream.write("\n")
-        self.stream.flush()
