@@ -1,4 +1,4 @@
-"""The center's record of entries lost at stations, on a real SQLite file: upgrade, idempotence, the report."""
+"""The center's record of entries lost at stations, on a real SQLite file: idempotence, the report."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ import pytest
 
 pytest.importorskip("sqlalchemy")
 
-from sqlalchemy import create_engine, inspect, select  # noqa: E402
 
 from kiosk.center import damage, reports  # noqa: E402
 from kiosk.center.auth import add_station  # noqa: E402
-from kiosk.center.db import SCHEMA_VERSION, Database, metadata, schema_version  # noqa: E402
+from kiosk.center.db import Database  # noqa: E402
 from kiosk.center.entries import Receiver  # noqa: E402
 from kiosk.domain.models import Entry  # noqa: E402
 
@@ -21,20 +20,6 @@ from kiosk.domain.models import Entry  # noqa: E402
 def push(db: Database, entries: list[Entry]) -> None:
     results = Receiver(db).push("gate-01", [entry.to_dict() for entry in entries])
     assert {r.status for r in results} == {"stored"}
-
-
-def test_a_version_1_database_gets_the_table_on_start(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'center.db'}"
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        metadata.create_all(conn, tables=[t for t in metadata.sorted_tables if t.name != "damaged_seqs"])
-        conn.execute(schema_version.insert().values(version=1))
-    engine.dispose()
-    db = Database(url)
-    assert "damaged_seqs" in inspect(db.engine).get_table_names()
-    with db.read() as conn:
-        assert conn.execute(select(schema_version.c.version)).scalar() == SCHEMA_VERSION
-    db.close()
 
 
 def test_damaged_seqs_are_recorded_once_and_leave_the_gaps(tmp_path: Path, make_entry: Callable[..., Entry]) -> None:
