@@ -97,7 +97,7 @@ def prefill(work: Path, total: int) -> Path:
 
 
 def roster_file(work: Path) -> Path:
-    path = work / "roster-50k"
+    path = work / f"roster-50k-{FORMAT}"
     if not (path / "roster.json").exists():
         people = (
             Person(f"2023{i:06d}", f"学生{i:05d}", Role.STUDENT, "海淀校园", f"{i % 40}号楼", return_approved=i % 3 > 0)
@@ -262,6 +262,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench-store"))
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="stored entries, comma-separated")
+    parser.add_argument("--no-tinydb", action="store_true", help="skip TinyDB's own storage (slow, never changes)")
     parser.add_argument("--scenario", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = tuple(int(size) for size in args.sizes.split(","))
@@ -307,7 +308,7 @@ def main() -> None:
             f"{median_of(runs, 'during_fold_ms'):>16.2f} {median_of(runs, 'rss_mb'):>7.1f}"
             f"   (pre-fill {prefill_s[total]:.0f} s)"
         )
-    for total, inserts in TINYDB_SIZES:
+    for total, inserts in () if args.no_tinydb else TINYDB_SIZES:
         runs = [run(["tinydb", str(work / "tinydb.json"), str(total), str(inserts)]) for _ in range(args.reps)]
         print(
             f"{'TinyDB JSONStorage':<28} {total:>9,} {median_of(runs, 'p50'):>8.3f} {median_of(runs, 'p99'):>8.3f} "

@@ -726,3 +726,20 @@ def test_files_of_the_earlier_format_are_read_and_check_rewrites_them_with_check
     assert chunk.read_bytes()[:1] != b"{" and (data / "audit" / f"{DAY}.json").read_bytes()[:1] != b"{"
     store = reopen(store)
     assert store.entries_of_day(DAY) == entries and store.record(make_entry()).seq == 4
+
+
+@pytest.mark.parametrize("lost", ["journal.jsonl", "meta.json", "seqs.json", f"entries/{DAY}.00000.json"])
+def test_losing_any_one_file_never_lets_a_seq_be_given_twice(tmp_path: Path, make_entry: MakeEntry, lost: str) -> None:
+    data, folded = _folded_store(tmp_path, make_entry)  # seqs 1-5 in a chunk file
+    store = EntryStore(data)
+    recent = [store.record(make_entry(captured_at=at(8, i))) for i in range(4)]  # seqs 6-9 in the journal only
+    store.close()
+    (data / lost).unlink()
+    store = EntryStore(data)
+    held = {e.seq for e in store.entries_of_day(DAY)}
+    gone = {e.seq for e in folded + recent} - held
+    report = store.check()
+    assert gone <= set(report.lost_pending), "every entry the lost file held is reported lost"
+    assert store.record(make_entry()).seq > 9, "no sequence number given twice"
+    if lost in ("meta.json", "seqs.json"):
+        assert not gone and report.lost_pending == [], "a summary file's loss loses no entry"
