@@ -16,7 +16,16 @@ from kiosk.center.web.accounts import LOCK_AFTER, audit_trail
 
 pytestmark = pytest.mark.slow
 
-PAGES = ("/web/", "/web/completeness", "/web/search", "/web/daily", "/web/notices", "/web/roster", "/web/audit")
+PAGES = (
+    "/web/",
+    "/web/cases",
+    "/web/completeness",
+    "/web/search",
+    "/web/daily",
+    "/web/notices",
+    "/web/roster",
+    "/web/audit",
+)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
