@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from kiosk.center import reports
 from kiosk.center.db import Database, stations, utc_now
 from kiosk.center.entries import FEVER_REASONS
+from kiosk.center.schemas import StatsReply
 from kiosk.center.web import accounts, charts
 from kiosk.center.web.session import PREFIX, SESSION_COOKIE, Signed, check_csrf, database, fragment, language, render
 from kiosk.center.web.text import Language, duration, translate
@@ -143,13 +146,41 @@ def cases(db: Database, day: str, limit: int | None = CASES_SHOWN, waiting_only:
     return Cases(shown=listed[:limit], total=len(found), waiting=len(waiting))
 
 
+class TodayCache:
+    """Today's statistics and cases, computed at most once per LIVE_SECONDS for all open overviews together.
+
+    Both are queries over the whole day (a third of a second at 100k entries a day); every browser showing the
+    overview asks every LIVE_SECONDS. A follow-up clears the cache, so that its page shows it at once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: tuple[float, str, StatsReply, Cases] | None = None
+
+    def get(self, db: Database) -> tuple[str, StatsReply, Cases]:
+        with self._lock:  # one thread computes; the others wait for its result rather than repeat it
+            day = today()
+            kept = self._kept
+            if kept is None or kept[1] != day or time.monotonic() - kept[0] >= LIVE_SECONDS * 0.9:
+                kept = (time.monotonic(), day, reports.stats(db, day), cases(db, day))
+                self._kept = kept
+            return kept[1], kept[2], kept[3]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept = None
+
+
+def today_cache(request: Request) -> TodayCache:
+    cache: TodayCache = request.app.state.web_today  # made by mount_dashboard
+    return cache
+
+
 def overview_parts(request: Request, session: accounts.Session, silent_after: int) -> dict[str, str]:
     """The live parts of the overview, rendered (blocking: runs in the thread pool)."""
     db = database(request)
     lang = language(request)
-    day = today()
-    stats = reports.stats(db, day)
-    today_cases = cases(db, day)
+    day, stats, today_cases = today_cache(request).get(db)
     busiest = sorted(stats.by_station, key=lambda s: (-s.total, s.station_id))[:GATES_CHARTED]
     chart_context = {
         "day": day,
@@ -222,5 +253,6 @@ def follow_up(
     """Mark a fever or referral case as followed up by the signed-in user; back to the page it was marked on."""
     check_csrf(session, csrf)
     accounts.follow_up(database(request), station_id, entry_id, session.user.username, note)
+    today_cache(request).clear()
     page = back if back.startswith(f"{PREFIX}/") and not back.startswith("//") else f"{PREFIX}/"
     return RedirectResponse(f"{page}#case-{entry_id}", status_code=303)
