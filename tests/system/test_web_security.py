@@ -78,6 +78,10 @@ def test_signed_in_pages_answer_and_the_api_ignores_the_session(center: Center) 
         assert response.status_code == 200, (page, response.text[:500])
         assert "default-src 'self'" in response.headers["content-security-policy"]
     assert client.get("/api/v1/admin/completeness").status_code == 401
+    client.get("/web/lang/en")
+    for page in PAGES:
+        response = client.get(page)
+        assert response.status_code == 200 and "Sign out" in response.text and "退出" not in response.text, page
 
 
 def test_a_viewer_cannot_unmask_publish_or_upload(center: Center) -> None:
