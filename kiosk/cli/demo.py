@@ -151,7 +151,7 @@ def _run(args: argparse.Namespace, directory: Path, cleanup: ExitStack, signals:
     from storage.notices import NoticeStore
     from storage.roster import RosterStore
 
-    clock = SystemClock()
+    clock = SystemClock(config.station.zone)
     store, roster, notices = EntryStore(config.data_dir), RosterStore(config.data_dir), NoticeStore(config.data_dir)
     cleanup.callback(store.close)
     syncer = _first_sync(config, store, roster, notices, clock, cleanup) if center else None
@@ -162,8 +162,9 @@ def _run(args: argparse.Namespace, directory: Path, cleanup: ExitStack, signals:
             notices.add(notice)
     _introduce(people, center, simulator is not None, headless)
 
-    from kiosk.app import ExtraKey, KioskApp
+    from kiosk.app import KioskApp
     from kiosk.station.station import Station
+    from screens.staff import ExtraKey
 
     keys = [ExtraKey(CENTER_KEY, "中心 停/启 Center", center.toggle)] if center else []
     app = KioskApp(config, Station(config, store, roster, clock), notices, clock, syncer=syncer, extra_keys=keys)

@@ -83,7 +83,7 @@ def upload(
             found = read_roster_file(path)
         except RosterFileError as exc:
             return _error(request, session, str(exc).replace(str(path), name))
-    problems = [problem.replace(str(path), name) for problem in found.problems]
+    problems = [str(problem).replace(str(path), name) for problem in found.problems]
     if not found.people:
         return _error(request, session, f"{name}: {translate('roster.nothing', lang)}", problems)
     if replace and problems:
