@@ -64,6 +64,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "completeness.silent_after": ("静默阈值(分钟)", "Silent after (minutes)"),
     "completeness.gaps": ("缺失序号", "Missing sequence numbers"),
     "completeness.damaged": ("损坏序号", "Damaged sequence numbers"),
+    "completeness.refused_notices": ("站点拒绝显示的通知", "Notices the station refuses"),
     "completeness.max_seq": ("最大序号", "Highest seq"),
     "completeness.last_heartbeat": ("最近心跳", "Last heartbeat"),
     "completeness.silent": ("静默", "Silent"),
