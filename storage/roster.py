@@ -35,7 +35,7 @@ from storage.files import (
     AtomicJSONStorage,
     CorruptFileError,
     StoreFullError,
-    ensure_private_dir,
+    ensure_store_dir,
     fsync_dir,
     move_aside,
 )
@@ -101,7 +101,7 @@ class RosterStore:
 
     def __init__(self, data_dir: Path, load: bool = True) -> None:
         """Open the roster in `data_dir`; with `load=False` nothing is read until `load()` or the first lookup."""
-        self.root = ensure_private_dir(Path(data_dir))
+        self.root = ensure_store_dir(Path(data_dir))
         self.path = self.root / "roster.json"
         self.log_path = self.root / "roster.log"
         self.warnings: list[str] = []

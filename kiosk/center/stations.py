@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import datetime
 
 from kiosk.center.db import Database, stations, utc_now
 
 
 def heartbeat(
-    db: Database, station_id: str, clock: datetime, pending: int, oldest: datetime | None, version: str
+    db: Database,
+    station_id: str,
+    clock: datetime,
+    pending: int,
+    oldest: datetime | None,
+    version: str,
+    refused_notices: Sequence[str] = (),
 ) -> datetime:
-    """Record that the station is alive and how much it still has to send; returns the center's time (naive UTC)."""
+    """Record that the station is alive, how much it still has to send and which notices it refuses to show;
+    returns the center's time (naive UTC)."""
     now = utc_now()
     with db.write() as conn:
         conn.execute(
@@ -22,6 +31,7 @@ def heartbeat(
                 pending_reported=pending,
                 oldest_pending=oldest.isoformat() if oldest is not None else None,
                 app_version=version,
+                refused_notices=json.dumps(list(refused_notices)),
             )
         )
     return now

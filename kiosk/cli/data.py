@@ -1,4 +1,5 @@
-"""Data subcommands: `roster import`, `export` and `purge`, for the station's administrator and nightly jobs."""
+"""Data subcommands: `roster import`, `export`, `purge` and `store check`, for the station's administrator and
+nightly jobs."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def register(sub: Subcommands) -> None:
-    """Add `roster import`, `export` and `purge`."""
+    """Add `roster import`, `export`, `purge` and `store check`."""
     roster = sub.add_parser("roster", help="manage the local roster", description="manage the local roster")
     actions = roster.add_subparsers(dest="roster_command", metavar="ACTION", required=True)
     load_file = add_command(
@@ -42,6 +43,15 @@ def register(sub: Subcommands) -> None:
 
     purge = add_command(sub, "purge", "delete old entries the center has acknowledged (never unsynced ones)", _purge)
     purge.add_argument("--older-than", type=_positive_days, metavar="DAYS", help="default: [storage] retention_days")
+
+    store = sub.add_parser("store", help="check the station's data files", description="check the station's data files")
+    store_actions = store.add_subparsers(dest="store_command", metavar="ACTION", required=True)
+    add_command(
+        store_actions,
+        "check",
+        "read every data file, set damaged records aside and say what was lost (exit 1 if anything was)",
+        _store_check,
+    )
 
 
 def _handles_storage_errors(handler: Handler) -> Handler:
@@ -175,6 +185,46 @@ def _purge(args: argparse.Namespace) -> int:
         f"已删除 {cutoff} 之前已上传的 {removed} 条记录,保留 {kept} 条尚未上传的记录"
         f" / removed {removed} synced entries from before {cutoff}; kept {kept} not yet synced"
     )
+    return EXIT_OK
+
+
+@_handles_storage_errors
+def _store_check(args: argparse.Namespace) -> int:
+    from storage.entries import EntryStore
+    from storage.notices import NoticeStore
+    from storage.roster import RosterStore
+
+    config = load(args)
+    if not config.data_dir.is_dir():
+        print(f"找不到数据目录 / data directory not found: {config.data_dir}", file=sys.stderr)
+        return EXIT_FAILURE
+    store = EntryStore(config.data_dir)
+    try:
+        report = store.check()
+        found = [*store.warnings]
+    finally:
+        store.close()
+    roster, notices = RosterStore(config.data_dir), NoticeStore(config.data_dir)
+    notices.all()
+    found += [*roster.warnings, *notices.warnings]
+    _warn(found)
+    print(
+        f"已检查 {report.files} 个文件,{report.entries} 条完好记录 / checked {report.files} files, "
+        f"{report.entries} intact entries"
+    )
+    if report.lost_pending:
+        print(
+            f"{len(report.lost_pending)} 条损坏记录待与数据中心核对(下次同步时取回或报告)/ {len(report.lost_pending)} "
+            "damaged entries wait for the center (fetched back or reported lost at the next sync)"
+        )
+    if report.lost_reported:
+        print(
+            f"{len(report.lost_reported)} 条记录已向数据中心报告为损坏丢失 / {len(report.lost_reported)} entries "
+            "reported to the center as lost to damage"
+        )
+    if found or report.lost_pending:
+        return EXIT_FAILURE
+    print("数据完好 / the data is sound")
     return EXIT_OK
 
 

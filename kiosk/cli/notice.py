@@ -8,7 +8,7 @@ import sys
 from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, Subcommands, add_command, load
 from kiosk.domain.clock import SystemClock
 from kiosk.domain.i18n import both
-from kiosk.domain.notices import NoticeRefused, make_local_notice, stale_since, url_problem
+from kiosk.domain.notices import NoticeRefused, make_local_notice, notice_problem, stale_since
 from storage.files import StoreError
 from storage.notices import NoticeStore
 
@@ -48,7 +48,8 @@ def _list(args: argparse.Namespace) -> int:
     config = load(args)
     store = NoticeStore(config.data_dir)
     try:
-        notices = store.all()
+        notices = [(n, notice_problem(n, config.notices.allowed_domains)) for n in store.all()]
+        notices += [(r.notice, r.reason) for r in store.refused()]
         last_refresh = store.last_refresh
     except StoreError as exc:
         print(exc, file=sys.stderr)
@@ -61,10 +62,9 @@ def _list(args: argparse.Namespace) -> int:
             print(stale)
     if not notices:
         print(both("notice.none"))
-    for notice in notices:
+    for notice, problem in notices:
         titles = " / ".join(title for title in (notice.title, notice.title_en) if title)
         print(f"{notice.published_at[:16].replace('T', ' ')}  {notice.source or '-'}  {titles}  {notice.url}")
-        problem = url_problem(notice.url, config.notices.allowed_domains)
         if problem:
             print(f"    {both('notice.hidden')}: {problem}")
     return EXIT_OK

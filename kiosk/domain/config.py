@@ -73,7 +73,7 @@ class CenterConfig:
     ca_file: str = ""
     """A CA bundle to trust for the center's TLS certificate; empty: the system's."""
     sync_interval: int = 15
-    """Seconds between background sync passes."""
+    """Seconds between full sync passes (heartbeat, roster, notices); new entries are pushed within about a second."""
     batch_size: int = 500
     timeout: float = 10.0
     """Seconds before a request to the center is given up."""
@@ -100,6 +100,8 @@ class StorageConfig:
 @dataclass(frozen=True)
 class UIConfig:
     language: Literal["zh", "en"] = "zh"
+    verdict_seconds: float = 6.0
+    """How long a verdict stays on the gate before it returns to "Please scan" (a new scan replaces it at once)."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "notices.rotation": (3, 3600),
     "notices.stale_after": (1, 24 * 365),
     "storage.retention_days": (1, 3650),
+    "ui.verdict_seconds": (1, 120),
 }
 
 _NON_EMPTY = {"station.id", "station.name", "station.timezone", "scanner.id_pattern"}

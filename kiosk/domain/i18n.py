@@ -54,6 +54,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "sync.rejected": ("{count} 条记录被数据中心拒收", "{count} entries rejected by the center"),
     "sync.pending_left": ("仍有 {count} 条未确认", "{count} entries still unacknowledged"),
     "sync.done": ("全部已上传", "everything acknowledged"),
+    "sync.notices_refused": (
+        "{count} 条中心公告不符合本站白名单,未在闸机显示(见公告页)",
+        "{count} notices from the center refused by this station's allowlist, not shown at the gate (see notices)",
+    ),
     # notices (kiosk/domain/notices.py, kiosk/domain/qr.py, the notice widgets)
     "notice.url.empty": ("网址为空", "the URL is empty"),
     "notice.url.too_long": ("网址过长(最多 {limit} 个字符)", "the URL is too long (at most {limit} characters)"),
@@ -119,6 +123,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "export.role.student": ("学生", "Student"),
     "export.role.staff": ("教职工", "Staff"),
     "export.role.visitor": ("访客", "Visitor"),
+    "export.role.unknown": ("名单外", "Not on roster"),
     "export.method.serial_scan": ("读卡器", "Card reader"),
     "export.method.keyboard_scan": ("扫码枪", "Keyboard scanner"),
     "export.method.typed": ("手工输入", "Typed"),
@@ -142,6 +147,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "officer.role.student": ("学生", "Student"),
     "officer.role.staff": ("教职工", "Staff"),
     "officer.role.visitor": ("访客", "Visitor"),
+    "officer.role.unknown": ("名单外", "Not on roster"),
     "officer.dir.in": ("进", "In"),
     "officer.dir.out": ("出", "Out"),
     "officer.verdict.admitted": ("通行", "Admitted"),
@@ -173,6 +179,25 @@ CATALOG: dict[str, tuple[str, str]] = {
         "Two high readings: go to the isolation waiting area; staff will take you to the fever clinic",
     ),
     "temp.readings": ("读数:{readings}", "Readings: {readings}"),
+    "temp.moved_on": (
+        "{who} 已不是测温处的人(最近刷卡:{now}),这次读数记给谁?",
+        "{who} is no longer the one at the thermometer (last scan: {now}): whose reading is this?",
+    ),
+    "temp.nobody": ("无人", "nobody"),
+    "temp.next_person": ("下一位刷卡者", "the next person to scan"),
+    "temp.record_for": ("记给 {who}", "Record for {who}"),
+    "temp.gone": ("该记录已不在本机内存中(程序重启过),未记录", "That entry is no longer held: not recorded"),
+    "config.no_duty": (
+        "{path}:没有配置值班人员([[security.duty]]),无人能登录或退出程序。"
+        "请用 `kiosk hash-pin` 生成 PIN 哈希,并在配置文件中加入 [[security.duty]](staff_id、name、pin_hash)",
+        "{path}: no duty staff configured ([[security.duty]]): nobody could log in or leave the kiosk. "
+        "Make a PIN hash with `kiosk hash-pin` and add a [[security.duty]] table (staff_id, name, pin_hash)",
+    ),
+    "config.sample_pin": (
+        "注意:值班人员 {staff} 仍在使用示例 PIN,请用 `kiosk hash-pin` 换成自己的",
+        "note: duty officer {staff} still has the sample PIN: make your own with `kiosk hash-pin`",
+    ),
+    "gate.pending_reading": ("已测体温 {celsius}℃,待下一位刷卡", "Reading {celsius} °C waits for the next scan"),
     "manual.title": ("手工登记(忘带卡)", "Manual entry (forgotten card)"),
     "manual.placeholder": ("输入学工号或姓名的一部分", "Type an ID or part of a name"),
     "manual.none": ("没有匹配的人员", "No one matches"),
@@ -193,6 +218,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "visitor.missing": ("缺少:{fields},将被禁止通行", "Missing: {fields}; the visitor will be denied"),
     "visitor.bad_phone": ("手机号应为 7 至 15 位数字", "The phone number must be 7 to 15 digits"),
     "visitor.bad_id": ("证件号码只能包含字母和数字(4 至 20 位)", "The ID number must be 4 to 20 letters or digits"),
+    "handover.loading": ("正在汇总本班记录…", "Summing up the shift…"),
     "log.title": ("今日通行记录 {day}", "Today's entries {day}"),
     "log.search": ("按学工号或姓名搜索", "Search by ID or name"),
     "log.all_verdicts": ("全部结果", "All verdicts"),

@@ -20,6 +20,9 @@ class Role(StrEnum):
     STUDENT = "student"
     STAFF = "staff"
     VISITOR = "visitor"
+    """Registered through the visitor form."""
+    UNKNOWN = "unknown"
+    """Scanned or typed but not on the roster: a mistyped card or a stranger, never counted as a visitor."""
 
 
 class Method(StrEnum):

@@ -58,8 +58,10 @@ def test_completeness_finds_withheld_seqs_and_silent_stations(center: Center, ma
         "received": 0,
         "max_seq": 0,
         "gaps": [],
+        "damaged": [],
         "last_heartbeat": None,
         "pending_reported": None,
+        "refused_notices": [],
         "silent": True,
     }
     push(center, gappy, "gate-02", [make_entry(station_id="gate-02", seq=seq) for seq in sorted(withheld)])
@@ -96,7 +98,7 @@ def test_daily_report_and_stats_include_zero_entry_stations(center: Center, make
     assert [(h["hour"], h["admitted"], h["denied"]) for h in stats["by_hour"] if h["total"]] == [(7, 1, 1), (12, 0, 0)]
     assert len(stats["by_hour"]) == 24
     bad = httpx.get(f"{center.url}/api/v1/admin/stats", params={"date": "28/11/2026"}, headers=center.admin)
-    assert bad.status_code == 422 and " / " in bad.json()["detail"]
+    assert bad.status_code == 422 and " / " in bad.json()["message"]
 
 
 def test_flagged_lists_fever_and_refusals(center: Center, make_entry: Callable) -> None:
