@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.center import entries, errors, notice_board, reports, roster, stations
+from kiosk.center import damage, entries, errors, notice_board, reports, roster, stations
 from kiosk.center.auth import Caller, Identifier
 from kiosk.center.checks import Invalid
 from kiosk.center.db import Database, iso_utc
@@ -39,6 +39,7 @@ from kiosk.center.schemas import (
     StatsReply,
     TraceReply,
 )
+from kiosk.center.web.mount import mount_dashboard
 from kiosk.domain.models import Notice, Person
 from kiosk.domain.notices import NoticeRefused
 
@@ -192,7 +193,7 @@ def get_completeness(
     silent_minutes: Annotated[int, Query(ge=1, le=100_000, description="Quiet this long counts as silent.")] = 60,
 ) -> CompletenessReply:
     """Per station: entries received, highest seq, missing seq ranges, last heartbeat, and silence."""
-    return reports.completeness(db, silent_minutes)
+    return damage.annotate(db, reports.completeness(db, silent_minutes))
 
 
 @admin_api.get("/report/daily", response_model=DailyReport)
@@ -261,6 +262,8 @@ def create_app(
     app.state.allowed_domains = tuple(allowed_domains)
     for router in (stations_api, shared_api, admin_api):
         app.include_router(router)
+    app.include_router(damage.api, responses=errors.documented(401, 403, 413, 422, 500, 503))
+    mount_dashboard(app)
     errors.install(app)
     app.add_middleware(Gate, identifier=app.state.identifier, max_body=max_body)
     return app

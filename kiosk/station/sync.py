@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from kiosk.domain.clock import SystemClock
 from kiosk.domain.config import CenterConfig, Config, ConfigError, NoticesConfig
 from kiosk.domain.i18n import both
 from kiosk.domain.models import Notice, Person
@@ -160,11 +161,15 @@ def syncer_from_config(
     store: EntryStore,
     roster: RosterStore,
     notices: NoticeStore,
-    clock: Clock = local_now,
+    clock: Clock | None = None,
     token: str | None = None,
 ) -> Syncer:
-    """A Syncer for this station; the token is read with `station_token` unless given (SyncSetupError)."""
+    """A Syncer for this station; the token is read with `station_token` unless given (SyncSetupError).
+
+    Without `clock`, the system's clock in the station's `[station] timezone`.
+    """
     token = token if token is not None else station_token(config)
+    clock = clock or SystemClock(config.station.zone).now
     return Syncer(
         config.center,
         config.station.id,
@@ -229,8 +234,9 @@ class Syncer:
     # -- one pass --------------------------------------------------------------------------------------
 
     def sync_once(self) -> SyncReport:
-        """Push every waiting entry, then heartbeat, roster and notices; stop early when the center is gone."""
-        return self._pass((self.heartbeat, self.pull_roster, self.pull_notices))
+        """Push every waiting entry, then settle damaged ones, heartbeat, roster and notices; stop early when the center
+        is gone."""
+        return self._pass((self.settle_lost, self.heartbeat, self.pull_roster, self.pull_notices))
 
     def push_once(self) -> SyncReport:
         """Push every waiting entry and nothing else: the pass run when new entries wake the sync loop."""
@@ -308,6 +314,26 @@ class Syncer:
                 break
         self._set_status(pending=self.store.unsynced_count(), oldest_pending=self.store.oldest_unsynced_at())
         return StepResult(acked, rejected=tuple(rejected.values()))
+
+    def settle_lost(self) -> StepResult:
+        """Entries lost to a damaged file here: fetch back those the center holds, report the others as lost."""
+        lost = self.store.lost_seqs()[:MAX_BATCH]
+        if not lost:
+            return StepResult(0)
+        base = f"/api/v1/stations/{self.station_id}"
+        try:
+            held = self._json(self._request("POST", f"{base}/entries/by-seq", json={"seqs": lost}))["entries"]
+            restored = self.store.restore(held, self.clock().isoformat()) if isinstance(held, list) else 0
+            missing = self.store.lost_seqs()[:MAX_BATCH]
+            if missing:
+                reply = self._json(self._request("POST", f"{base}/damaged", json={"seqs": missing}))
+                self.store.mark_reported(int(seq) for seq in reply["recorded"])
+        except CenterError as exc:
+            return self._failed(exc)
+        except (KeyError, TypeError, ValueError):
+            return self._failed(CenterError(both("sync.bad_reply"), offline=False))
+        self._contact()
+        return StepResult(restored)
 
     def heartbeat(self) -> StepResult:
         """Tell the center this station is alive and how much it still holds; learn the clock skew."""
