@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.center import entries, errors, notice_board, reports, roster, stations
+from kiosk.center import damage, entries, errors, notice_board, reports, roster, stations
 from kiosk.center.auth import Caller, Identifier
 from kiosk.center.checks import Invalid
 from kiosk.center.db import Database, iso_utc
@@ -39,6 +39,7 @@ from kiosk.center.schemas import (
     StatsReply,
     TraceReply,
 )
+from kiosk.center.web.mount import mount_dashboard
 from kiosk.domain.models import Notice, Person
 from kiosk.domain.notices import NoticeRefused
 
@@ -196,7 +197,7 @@ def get_completeness(
 ) -> CompletenessReply:
     """Per station: entries received, highest seq, missing seq ranges, last heartbeat, silence, clock offset,
     backlog and its age, version; and the stations whose clock is off."""
-    return reports.completeness(db, silent_minutes, clock_tolerance_seconds)
+    return damage.annotate(db, reports.completeness(db, silent_minutes, clock_tolerance_seconds))
 
 
 @admin_api.get("/report/daily", response_model=DailyReport)
@@ -265,6 +266,8 @@ def create_app(
     app.state.allowed_domains = tuple(allowed_domains)
     for router in (stations_api, shared_api, admin_api):
         app.include_router(router)
+    app.include_router(damage.api, responses=errors.documented(401, 403, 413, 422, 500, 503))
+    mount_dashboard(app)
     errors.install(app)
     app.add_middleware(Gate, identifier=app.state.identifier, max_body=max_body)
     return app

@@ -137,6 +137,9 @@ people = Table(
     Column("dorm", Text, nullable=False),
     Column("return_approved", Boolean, nullable=False),
     Column("observation", Boolean, nullable=False),
+    # Canonical card numbers (kiosk/domain/cards.py), separated by spaces; added in schema version 2.
+    Column("card_nos", Text, nullable=False, server_default=""),
+    Column("lost_cards", Text, nullable=False, server_default=""),
     Column("removed", Boolean, nullable=False),
     # The roster version in which this row last changed: stations ask for everything newer than theirs.
     Column("version", Integer, nullable=False),
@@ -154,6 +157,16 @@ notices = Table(
     Column("published_at", String(40), nullable=False),
     Column("created_at", DateTime, nullable=False),
 )
+
+
+damaged_seqs = Table(
+    "damaged_seqs",
+    metadata,
+    Column("station_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("reported_at", DateTime, nullable=False),
+)
+"""Sequence numbers a station lost to a damaged file before the center had them (kiosk/center/damage.py)."""
 
 
 class DatabaseError(Exception):
@@ -277,6 +290,8 @@ def _migrate_from_1(conn: Connection) -> None:
         ("stations", "clock_offset FLOAT"),
         ("stations", "revoked_at TIMESTAMP"),
         ("admins", "revoked_at TIMESTAMP"),
+        ("people", "card_nos TEXT NOT NULL DEFAULT ''"),
+        ("people", "lost_cards TEXT NOT NULL DEFAULT ''"),
     ):
         conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column}")
     if conn.dialect.name == "sqlite":

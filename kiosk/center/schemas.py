@@ -107,6 +107,9 @@ class HeartbeatReply(BaseModel):
     server_time: str = Field(description="The center's clock, UTC, ISO 8601.")
 
 
+CardNumber = Annotated[str, Field(pattern=r"^[0-9]{1,25}$")]
+
+
 class PersonModel(BaseModel):
     person_id: Plain = Field(min_length=1, max_length=64)
     name: Plain = Field(max_length=200)
@@ -116,6 +119,12 @@ class PersonModel(BaseModel):
     return_approved: bool = Field(default=False, strict=True, description="May return to a dormitory.")
     observation: bool = Field(
         default=False, strict=True, description="Under medical observation: referred at the gate."
+    )
+    card_nos: list[CardNumber] = Field(
+        default=[], max_length=16, description="Campus card numbers: canonical decimal UIDs (kiosk/domain/cards.py)."
+    )
+    lost_cards: list[CardNumber] = Field(
+        default=[], max_length=64, description="Card numbers reported lost or replaced: denied at every gate."
     )
 
 
@@ -164,6 +173,9 @@ class StationCompleteness(BaseModel):
     received: int = Field(description="Entries stored for this station.")
     max_seq: int = Field(description="Highest sequence number received (0: none).")
     gaps: list[tuple[int, int]] = Field(description="Missing sequence ranges [first, last] between 1 and max_seq.")
+    damaged: list[tuple[int, int]] = Field(
+        default_factory=list, description="Ranges lost at the station: damaged file (reported by the station)."
+    )
     last_heartbeat: str | None
     pending_reported: int | None = Field(description="Entries waiting at the station, per its last heartbeat.")
     refused_notices: list[str] = Field(

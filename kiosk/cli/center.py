@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.cli.main import Subcommands
+from kiosk.domain.config import ScannerConfig
 
 if TYPE_CHECKING:
     from kiosk.center.db import Database
@@ -70,10 +71,20 @@ def register(sub: Subcommands) -> None:
     rotate_admin.add_argument("admin_id", metavar="ADMIN_ID", type=int)
     audit = _command(inner, "audit", "who changed access, newest first / 审计记录", _audit)
     audit.add_argument("--limit", type=int, default=50, help="lines to show (default 50)")
+    user = _command(inner, "add-user", "add a dashboard account (or reset one) / 添加网页账户", _add_user)
+    user.add_argument("name", metavar="NAME")
+    user.add_argument("--role", choices=("viewer", "admin"), default="viewer", help="viewer (default) or admin")
 
     roster = _command(inner, "import-roster", "import a CSV or XLSX roster / 导入名单", _import_roster)
     roster.add_argument("file", metavar="FILE")
     roster.add_argument("--replace", action="store_true", help="remove everyone not in the file")
+    roster.add_argument("--force", action="store_true", help="with --replace: remove more than 20%% of the roster")
+    roster.add_argument("--dry-run", action="store_true", help="show what would change and write nothing")
+    roster.add_argument(
+        "--id-pattern",
+        default=ScannerConfig.id_pattern,
+        help="the stations' [scanner] id_pattern: IDs that no scan can match are refused (default: the stations')",
+    )
 
     notice = _command(inner, "add-notice", "publish a notice for every gate / 发布通知", _add_notice)
     notice.add_argument("--title", required=True, help="Chinese title")
@@ -204,27 +215,56 @@ def _audit(args: argparse.Namespace) -> int:
     for at, actor, action, subject, detail in audit_log(_database(args), args.limit):
         print(f"{at}  {actor:<24} {action:<22} {subject:<20} {detail}".rstrip())
     return EXIT_OK
+def _add_user(args: argparse.Namespace) -> int:
+    from kiosk.center.web.accounts import AccountError, add_user, ensure_tables
+
+    password = _read_password()
+    if password is None:
+        print("两次输入的密码不一致 / the two passwords differ", file=sys.stderr)
+        return EXIT_USAGE
+    db = _database(args)
+    ensure_tables(db)
+    try:
+        add_user(db, args.name, args.role, password)
+    except AccountError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    print(f"账户 {args.name} 已就绪({args.role}) / account {args.name} is ready ({args.role})")
+    return EXIT_OK
+
+
+def _read_password() -> str | None:
+    """Asked twice on a terminal; otherwise the first line of standard input. None when the two differ."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("密码 / password: ")
+    return first if getpass.getpass("再输入一次 / again: ") == first else None
 
 
 def _import_roster(args: argparse.Namespace) -> int:
-    from kiosk.center.roster import update
-    from kiosk.domain.roster_file import RosterFileError, read_roster_file
+    from kiosk.center.roster import current_people, update
+    from kiosk.domain.roster_file import RosterFileError, plan_import, read_roster_file
 
     try:
-        found = read_roster_file(Path(args.file))
+        found = read_roster_file(Path(args.file), args.id_pattern)
     except RosterFileError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE
-    for problem in found.problems:
-        print(problem, file=sys.stderr)
-    if not found.people:
-        print("文件中没有可导入的行,名单未改动 / no row can be imported: the roster is unchanged", file=sys.stderr)
+    for line in found.summary():
+        print(line, file=sys.stderr)
+    db = _database(args)
+    plan = plan_import(found, current_people(db), args.replace, args.force)
+    diff = plan.diff
+    if plan.refusal is not None:
+        print(f"{plan.refusal};名单未改动 / the roster is unchanged", file=sys.stderr)
         return EXIT_FAILURE
-    if args.replace and found.problems:
-        # Replacing would remove the people on the bad rows from every gate.
-        print("文件有问题,未替换名单 / the file has problems: the roster was not replaced", file=sys.stderr)
-        return EXIT_FAILURE
-    version, changed = update(_database(args), found.people, args.replace)
+    print(diff.summary())
+    if args.dry_run:
+        print("试运行,名单未改动 / dry run: nothing was written")
+        return EXIT_FAILURE if found.problems else EXIT_OK
+    version, changed = update(db, found.people, args.replace)
     print(
         f"已导入 {len(found.people)} 人,{changed} 人有变动,名单版本 {version}"
         f" / imported {len(found.people)}, {changed} changed, roster version {version}"

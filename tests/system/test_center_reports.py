@@ -58,6 +58,7 @@ def test_completeness_finds_withheld_seqs_and_silent_stations(center: Center, ma
         "received": 0,
         "max_seq": 0,
         "gaps": [],
+        "damaged": [],
         "last_heartbeat": None,
         "pending_reported": None,
         "refused_notices": [],
