@@ -45,18 +45,34 @@ def block_range(name: str) -> range:
 
 def valid_document(doc: Any, name: str) -> bool:
     """Whether `doc` is a whole entry document that belongs in the chunk `name`."""
+    day, block = name.rsplit(".", 1)
+    return _checked(doc, day, int(block))
+
+
+def _checked(doc: Any, day: str, block: int) -> bool:
+    try:
+        return _valid(doc, day, block)
+    except TypeError:  # an unhashable value where a name belongs
+        return False
+
+
+def _valid(doc: Any, day: str, block: int) -> bool:
     if not isinstance(doc, dict) or not REQUIRED <= doc.keys():
         return False
-    seq, captured_at = doc["seq"], doc["captured_at"]
+    seq, captured_at, reasons = doc["seq"], doc["captured_at"], doc["reasons"]
     return (
-        isinstance(seq, int)
+        type(seq) is int
+        and seq // CHUNK == block
         and isinstance(captured_at, str)
+        and captured_at[:10] == day
         and isinstance(doc["entry_id"], str)
-        and chunk_name(captured_at[:10], seq) == name
-        and isinstance(doc.get("revision", 0), int)
-        and all(doc[field] in members for field, members in _MEMBERS.items())
-        and isinstance(doc["reasons"], list)
-        and all(reason in _REASONS for reason in doc["reasons"])
+        and type(doc.get("revision", 0)) is int
+        and doc["verdict"] in _MEMBERS["verdict"]
+        and doc["direction"] in _MEMBERS["direction"]
+        and doc["role"] in _MEMBERS["role"]
+        and doc["method"] in _MEMBERS["method"]
+        and isinstance(reasons, list)
+        and _REASONS.issuperset(reasons)
     )
 
 
@@ -70,6 +86,8 @@ class Chunk:
     """Every sequence number the file should hold (from its header or trailer); None when both are lost."""
     damaged: int = 0
     """Lines or documents that failed their check."""
+    lines: dict[int, tuple[dict[str, Any], bytes]] = field(default_factory=dict)
+    """Each document as read, with its stored line: written again as is while the document is the same object."""
     exists: bool = True
     legacy: bool = False
     """A file of the earlier format, without checksums."""
@@ -94,7 +112,9 @@ def read_chunk(path: Path, name: str) -> Chunk:
         return _read_legacy(data, name)
     found = records.parse(data)
     chunk = Chunk(damaged=found.damaged)
-    for record in found.records:
+    day, block = name.rsplit(".", 1)
+    number = int(block)
+    for record, line in zip(found.records, found.lines, strict=True):
         if record.get("op") == "chunk":
             try:
                 seqs = records.expand(record.get("seqs"))
@@ -102,18 +122,33 @@ def read_chunk(path: Path, name: str) -> Chunk:
                 chunk.damaged += 1
                 continue
             chunk.seqs = seqs if chunk.seqs is None else chunk.seqs | seqs
-        elif valid_document(record, name):
+        elif _checked(record, day, number):
             chunk.docs[record["seq"]] = record
+            chunk.lines[record["seq"]] = (record, line)
         else:
             chunk.damaged += 1
     return chunk
 
 
-def write_chunk(path: Path, docs: Iterable[dict[str, Any]], seqs: set[int]) -> None:
-    """Replace the chunk file atomically; `seqs` also names the documents that are lost (kept as missing)."""
+def write_chunk(
+    path: Path,
+    docs: Iterable[dict[str, Any]],
+    seqs: set[int],
+    lines: dict[int, tuple[dict[str, Any], bytes]] | None = None,
+) -> None:
+    """Replace the chunk file atomically; `seqs` also names the documents that are lost (kept as missing).
+
+    Documents read from the file and not replaced since (`lines`, from `read_chunk`) keep their stored line: a
+    fold encodes only what changed.
+    """
     ordered = sorted(docs, key=lambda doc: doc["seq"])
     header = records.encode({"op": "chunk", "seqs": records.ranges(seqs | {doc["seq"] for doc in ordered})})
-    write_atomic(path, b"".join([header, *map(records.encode, ordered), header]))
+    stored = lines or {}
+    body = []
+    for doc in ordered:
+        known = stored.get(doc["seq"])
+        body.append(known[1] if known is not None and known[0] is doc else records.encode(doc))
+    write_atomic(path, b"".join([header, *body, header]))
 
 
 def _read_legacy(data: bytes, name: str) -> Chunk:
