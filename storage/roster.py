@@ -225,7 +225,8 @@ class RosterStore:
             yield b'{"people":{'
             for number, person in enumerate(people.values(), start=1):
                 sep = "," if number > 1 else ""
-                yield f'{sep}"{number}":{json.dumps(person.to_dict(), ensure_ascii=False)}'.encode()
+                body = json.dumps(person.to_dict(), ensure_ascii=False, separators=(",", ":"))
+                yield f'{sep}"{number}":{body}'.encode()
             yield f'}},"meta":{meta}}}'.encode()
 
         _write_atomic_stream(self.path, chunks())
@@ -360,17 +361,20 @@ def _parse_line(line: bytes) -> dict[str, Any] | None:
 
 
 def _write_atomic_stream(path: Path, chunks: Iterable[bytes]) -> None:
-    """Like storage.files.write_atomic, for content made piece by piece (never held whole in memory)."""
+    """Like AtomicJSONStorage.write (a checksum line, then the JSON), for JSON made piece by piece: a 50k roster
+    is never held whole in memory as text."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
     try:
-        crc = 0
         with os.fdopen(fd, "wb", buffering=1 << 16, closefd=False) as stream:
-            stream.write(b"00000000\n")  # the checksum line AtomicJSONStorage reads, filled in once it is known
+            # The checksum line AtomicJSONStorage reads comes first; it is filled in once the body is written.
+            stream.write(b"00000000\n")
+            crc = 0
             for chunk in chunks:
                 crc = zlib.crc32(chunk, crc)
                 stream.write(chunk)
-        os.pwrite(fd, b"%08x" % crc, 0)
+            stream.seek(0)
+            stream.write(b"%08x" % crc)
         os.fsync(fd)
     except BaseException as exc:
         os.close(fd)
