@@ -17,6 +17,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+from kiosk.cli.progress import progress_bar, sync_with_progress
 from kiosk.domain.clock import SystemClock
 from kiosk.domain.config import Config, ConfigError, load_config
 from kiosk.station.export import Format, write_report
@@ -98,7 +99,7 @@ def sync(config: Config, store: EntryStore) -> bool:
         return False
     syncer = syncer_from_config(config, store, RosterStore(config.data_dir), NoticeStore(config.data_dir), token=token)
     try:
-        report = syncer.sync_once()
+        report = sync_with_progress(syncer, store)  # a bar when run by hand on a terminal
     finally:
         syncer.close()
     for rejection in report.rejected:
@@ -122,7 +123,8 @@ def export(config: Config, store: EntryStore, day: date) -> bool:
     for fmt in REPORT_FORMATS:
         path = reports / f"{config.station.id}-{day.isoformat()}.{fmt}"
         try:
-            write_report(entries, path, fmt, config.ui.language)
+            with progress_bar(f"导出 / exporting {fmt}") as advance:
+                write_report(entries, path, fmt, config.ui.language, advance)
         except (OSError, StoreError) as exc:
             log.error("导出失败 / export failed: %s: %s", path, exc)
             ok = False

@@ -223,7 +223,8 @@ class RosterStore:
             yield b'{"people":{'
             for number, person in enumerate(people.values(), start=1):
                 sep = "," if number > 1 else ""
-                yield f'{sep}"{number}":{json.dumps(person.to_dict(), ensure_ascii=False)}'.encode()
+                body = json.dumps(person.to_dict(), ensure_ascii=False, separators=(",", ":"))
+                yield f'{sep}"{number}":{body}'.encode()
             yield f'}},"meta":{meta}}}'.encode()
 
         _write_atomic_stream(self.path, chunks())
@@ -351,13 +352,20 @@ def _parse_line(line: bytes) -> dict[str, Any] | None:
 
 
 def _write_atomic_stream(path: Path, chunks: Iterable[bytes]) -> None:
-    """Like storage.files.write_atomic, for content made piece by piece (never held whole in memory)."""
+    """Like AtomicJSONStorage.write (a checksum line, then the JSON), for JSON made piece by piece: a 50k roster
+    is never held whole in memory as text."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
     try:
         with os.fdopen(fd, "wb", buffering=1 << 16, closefd=False) as stream:
+            # The checksum line AtomicJSONStorage reads comes first; it is filled in once the body is written.
+            stream.write(b"00000000\n")
+            crc = 0
             for chunk in chunks:
+                crc = zlib.crc32(chunk, crc)
                 stream.write(chunk)
+            stream.seek(0)
+            stream.write(b"%08x" % crc)
         os.fsync(fd)
     except BaseException as exc:
         os.close(fd)

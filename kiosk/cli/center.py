@@ -245,7 +245,7 @@ def _read_password() -> str | None:
 
 def _import_roster(args: argparse.Namespace) -> int:
     from kiosk.center.roster import current_people, update
-    from kiosk.domain.roster_file import RosterFileError, diff_roster, read_roster_file, refuse_replace
+    from kiosk.domain.roster_file import RosterFileError, plan_import, read_roster_file
 
     try:
         found = read_roster_file(Path(args.file), args.id_pattern)
@@ -255,15 +255,10 @@ def _import_roster(args: argparse.Namespace) -> int:
     for line in found.summary():
         print(line, file=sys.stderr)
     db = _database(args)
-    current = current_people(db)
-    diff = diff_roster(current, found.people, args.replace)
-    if args.replace:
-        refusal = refuse_replace(diff, found, len(current), args.force)
-        if refusal is not None:
-            print(f"{refusal};名单未改动 / the roster is unchanged", file=sys.stderr)
-            return EXIT_FAILURE
-    if not found.people:
-        print("文件中没有可导入的行,名单未改动 / no row can be imported: the roster is unchanged", file=sys.stderr)
+    plan = plan_import(found, current_people(db), args.replace, args.force)
+    diff = plan.diff
+    if plan.refusal is not None:
+        print(f"{plan.refusal};名单未改动 / the roster is unchanged", file=sys.stderr)
         return EXIT_FAILURE
     print(diff.summary())
     if args.dry_run:

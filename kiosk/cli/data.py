@@ -76,7 +76,7 @@ def _handles_storage_errors(handler: Handler) -> Handler:
 @_handles_storage_errors
 def _roster_import(args: argparse.Namespace) -> int:
     from kiosk.cli.progress import progress_bar
-    from kiosk.domain.roster_file import RosterFileError, diff_roster, read_roster_file, refuse_replace
+    from kiosk.domain.roster_file import RosterFileError, plan_import, read_roster_file
     from storage.roster import RosterStore
 
     config = load(args)
@@ -89,18 +89,10 @@ def _roster_import(args: argparse.Namespace) -> int:
     for line in found.summary():
         print(line, file=sys.stderr)
     store = RosterStore(config.data_dir)
-    current = store.people()
-    diff = diff_roster(current, found.people, args.replace)
-    if args.replace:
-        refusal = refuse_replace(diff, found, len(current), args.force)
-        if refusal is not None:
-            print(f"{refusal};名单未改动 / the roster is unchanged", file=sys.stderr)
-            return EXIT_FAILURE
-    if not found.people:
-        print(
-            "文件中没有可导入的行,名单未改动 / no row of the file can be imported: the roster is unchanged",
-            file=sys.stderr,
-        )
+    plan = plan_import(found, store.people(), args.replace, args.force)
+    diff = plan.diff
+    if plan.refusal is not None:
+        print(f"{plan.refusal};名单未改动 / the roster is unchanged", file=sys.stderr)
         return EXIT_FAILURE
     if args.dry_run:
         print_diff(diff)

@@ -14,7 +14,7 @@ import io
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,25 +130,31 @@ class RosterFile:
 def read_roster_file(path: Path, id_pattern: str = DEFAULT_ID_PATTERN, progress: Progress | None = None) -> RosterFile:
     """Read a CSV or XLSX roster; raise RosterFileError if it is unreadable or has no usable header."""
     try:
-        with path.open("rb") as stream:
-            magic = stream.read(4)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise RosterFileError(f"{path}: 找不到文件 / file not found") from None
     except OSError as exc:
         raise RosterFileError(f"{path}: 无法读取文件 / cannot read the file: {exc.strerror}") from None
+    return read_roster_data(data, str(path), id_pattern, progress)
+
+
+def read_roster_data(
+    data: bytes, label: str, id_pattern: str = DEFAULT_ID_PATTERN, progress: Progress | None = None
+) -> RosterFile:
+    """Read a roster from the bytes of a CSV or XLSX file (an upload); `label` names it in messages."""
+    magic = data[:4]
     if magic == _OLE_MAGIC:
         raise RosterFileError(
-            f"{path}: 不支持旧版 .xls,请另存为 .xlsx 或 CSV / old .xls files are not supported: save as .xlsx or CSV"
+            f"{label}: 不支持旧版 .xls,请另存为 .xlsx 或 CSV / old .xls files are not supported: save as .xlsx or CSV"
         )
-    total, rows = _xlsx_rows(path) if magic == _ZIP_MAGIC else _csv_rows(path)
-    return _Parser(path, re.compile(id_pattern), progress, total).parse(rows)
+    total, rows = _xlsx_rows(data, label) if magic == _ZIP_MAGIC else _csv_rows(data, label)
+    return _Parser(label, re.compile(id_pattern), progress, total).parse(rows)
 
 
 Row = tuple[int, list[Any]]
 
 
-def _csv_rows(path: Path) -> tuple[int, Iterator[Row]]:
-    raw = path.read_bytes()
+def _csv_rows(raw: bytes, path: str) -> tuple[int, Iterator[Row]]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -159,7 +165,6 @@ def _csv_rows(path: Path) -> tuple[int, Iterator[Row]]:
             raise RosterFileError(
                 f"{path}: 文件编码无法识别(应为 UTF-8 或 GB18030)/ unknown encoding (expected UTF-8 or GB18030)"
             ) from None
-    del raw
 
     def rows() -> Iterator[Row]:
         reader = csv.reader(io.StringIO(text, newline=""))
@@ -174,12 +179,12 @@ def _csv_rows(path: Path) -> tuple[int, Iterator[Row]]:
     return text.count("\n") + 1, rows()
 
 
-def _xlsx_rows(path: Path) -> tuple[int, Iterator[Row]]:
+def _xlsx_rows(data: bytes, path: str) -> tuple[int, Iterator[Row]]:
     from python_calamine import CalamineWorkbook  # a Rust reader: a 50k-row sheet in about a second
 
     # A damaged workbook fails in the zip, XML or cell layer; whichever it is, the user needs a message.
     try:
-        sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0)
+        sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
         first = sheet.start[0] + 1 if sheet.start else 1
     except Exception as exc:
         raise RosterFileError(f"{path}: 不是有效的 XLSX 文件 / not a valid XLSX file: {exc}") from None
@@ -210,7 +215,7 @@ def _header_name(cell: Any) -> str:
 
 
 class _Parser:
-    def __init__(self, path: Path, id_pattern: re.Pattern[str], progress: Progress | None, total: int) -> None:
+    def __init__(self, path: str, id_pattern: re.Pattern[str], progress: Progress | None, total: int) -> None:
         self.path = path
         self.id_pattern = id_pattern
         self.progress = progress
@@ -469,10 +474,30 @@ def refuse_replace(diff: RosterDiff, found: RosterFile, roster_size: int, force:
     return None
 
 
+@dataclass(frozen=True)
+class ImportPlan:
+    """What importing a file would do, and whether it may: for `kiosk roster import`, `kiosk center
+    import-roster` and the center's web upload alike."""
+
+    found: RosterFile
+    diff: RosterDiff
+    refusal: str | None
+    """Why it must not go ahead (bilingual); None when it may."""
+
+    @property
+    def allowed(self) -> bool:
+        return self.refusal is None
+
+
+def plan_import(found: RosterFile, current: Mapping[str, Person], replace: bool, force: bool = False) -> ImportPlan:
+    """Compare a read file with the current roster: the diff, and a refusal for an unsafe `replace` or no rows."""
+    diff = diff_roster(current, found.people, replace)
+    refusal = refuse_replace(diff, found, len(current), force) if replace else None
+    if refusal is None and not found.people:
+        refusal = "文件中没有可导入的行 / no row of the file can be imported"
+    return ImportPlan(found, diff, refusal)
+
+
 def describe(person: Person) -> str:
     """One line for a dry run's list."""
     return f"{person.person_id} {person.name} {person.role}"
-
-
-def first_of(people: Sequence[Person], count: int = FIRST_LINES) -> list[str]:
-    return [describe(person) for person in people[:count]]

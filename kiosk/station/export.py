@@ -206,8 +206,9 @@ def _write_xlsx(entries: Sequence[Entry], stream: IO[bytes], language: Language,
         values = sample[number - 1] if number <= len(sample) else report_row(entry, language, readings, "xlsx")
         sheet.write_datetime(number, 0, values[0], times[colour])
         for column, value in enumerate(values[1:], start=1):
-            if value is None:
-                sheet.write_blank(number, column, None, fill)
+            if value is None or value == "":
+                if fill is not None:  # an empty cell is written only to carry the row's colour
+                    sheet.write_blank(number, column, None, fill)
             elif isinstance(value, str):
                 sheet.write_string(number, column, value, fill)  # text, even when it starts with "=": never a formula
             else:

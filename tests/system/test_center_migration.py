@@ -25,7 +25,8 @@ from kiosk.center import summaries
 from kiosk.center.auth import identify, token_hash
 from kiosk.center.db import SCHEMA_VERSION, Database
 from kiosk.center.entries import Receiver, entry_row, parse_entry
-from kiosk.domain.models import Entry
+from kiosk.center.roster import current_people
+from kiosk.domain.models import Entry, Person, Role
 
 V1 = MetaData()
 Table("schema_version", V1, Column("version", Integer, nullable=False))
@@ -70,6 +71,20 @@ V1_ENTRIES = Table(
     Index("entries_station_time", "station_id", "captured_utc"),
     Index("entries_person_time", "person_id", "captured_utc"),
     Index("entries_day", "day"),
+)
+V1_PEOPLE = Table(
+    "people",
+    V1,
+    Column("person_id", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("campus", Text, nullable=False),
+    Column("dorm", Text, nullable=False),
+    Column("return_approved", Boolean, nullable=False),
+    Column("observation", Boolean, nullable=False),
+    Column("removed", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("people_version", "version"),
 )
 
 
@@ -117,6 +132,19 @@ def test_a_schema_1_database_is_migrated(center_db_url: str, make_entry: Callabl
                 values["captured_utc"] = datetime.fromisoformat(values["captured_utc"])
                 values["received_at"] = datetime.fromisoformat(values["received_at"])
                 conn.execute(insert(V1_ENTRIES).values(**values))
+        conn.execute(
+            insert(V1_PEOPLE).values(
+                person_id="2023000101",
+                name="张三",
+                role="student",
+                campus="",
+                dorm="",
+                return_approved=True,
+                observation=False,
+                removed=False,
+                version=1,
+            )
+        )
     old.dispose()
 
     db = Database(center_db_url)
@@ -127,6 +155,7 @@ def test_a_schema_1_database_is_migrated(center_db_url: str, make_entry: Callabl
     assert (kept["gate-01"].received, kept["gate-01"].max_seq, kept["gate-01"].gaps) == (6, 9, [(4, 4), (7, 8)])
     assert (kept["gate-02"].received, kept["gate-02"].gaps) == (2, [(1, 1)])
     assert identify(db, "token-gate-01") is not None
+    assert current_people(db)["2023000101"] == Person("2023000101", "张三", Role.STUDENT, return_approved=True)
     clone = dict(sent["gate-01"][0].to_dict(), station_id="gate-02", seq=1)
     assert [r.status for r in Receiver(db).push("gate-02", [clone])] == ["stored"]
     with db.read() as conn:

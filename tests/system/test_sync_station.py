@@ -4,6 +4,7 @@ how the status reads, and `kiosk sync`'s exit codes."""
 from __future__ import annotations
 
 import os
+import pty
 import subprocess
 import sys
 import threading
@@ -206,6 +207,42 @@ def test_kiosk_sync_exit_codes(center: Center, tmp_path: Path) -> None:
     token_file.chmod(0o644)
     refused = _kiosk("sync", "--config", str(live))
     assert refused.returncode == 2 and "chmod 600" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_kiosk_sync_on_a_terminal_shows_the_backlog_going(center: Center, tmp_path: Path) -> None:
+    station_id = "cli-bar"
+    token_file = tmp_path / "token"
+    token_file.write_text(center.add_station(station_id) + "\n")
+    token_file.chmod(0o600)
+    config = _station_config(tmp_path / "kiosk.toml", station_id, center.url)
+    recorder = SyncStation(station_id, tmp_path, center.url, "unused")
+    recorder.record(1200)
+    recorder.close()
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "kiosk.cli", "sync", "--config", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            timeout=120,
+        )
+        os.close(terminal)
+        terminal = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the terminal side is closed and drained
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        if terminal >= 0:
+            os.close(terminal)
+        os.close(controller)
+    assert process.returncode == 0, shown.decode(errors="replace")
+    assert b"1200/1200" in shown and "上传 / pushing".encode() in shown
 
 
 def _station_config(path: Path, station_id: str, url: str) -> Path:

@@ -162,3 +162,15 @@ def _write(tmp_path: Path, people: list[Person]) -> Path:
     path = tmp_path / "people.csv"
     path.write_text("学号,姓名,身份\n" + "".join(f"{p.person_id},{p.name},学生\n" for p in people), encoding="utf-8")
     return path
+
+
+def test_an_upload_is_read_from_its_bytes_and_planned(tmp_path: Path) -> None:
+    from kiosk.domain.roster_file import plan_import, read_roster_data
+
+    current = {p.person_id: p for p in PEOPLE}
+    upload = ("学号,姓名,身份\n" + "".join(f"{p.person_id},{p.name},学生\n" for p in PEOPLE[:9])).encode("gbk")
+    plan = plan_import(read_roster_data(upload, "名单.csv"), current, replace=True)
+    assert plan.allowed and (len(plan.diff.removed), plan.diff.unchanged) == (1, 9)
+    emptied = plan_import(read_roster_data("学号,姓名,身份\nx,y,z\n".encode(), "bad.csv"), current, replace=True)
+    assert not emptied.allowed and emptied.refusal is not None and "mostly failed" in emptied.refusal
+    assert not plan_import(read_roster_data(b"person_id,name,role\n", "empty.csv"), current, replace=False).allowed
