@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import random
+import re
 import select
 import shutil
 import signal
@@ -52,6 +53,7 @@ import httpx  # noqa: E402
 from servers import Center, run_center  # noqa: E402
 
 from bench.store import prefill, roster_file  # noqa: E402
+from kiosk.domain.pins import hash_pin  # noqa: E402
 from kiosk.domain.privacy import mask_id  # noqa: E402
 from storage.files import AtomicJSONStorage  # noqa: E402
 
@@ -90,6 +92,7 @@ def prepare(work: Path, name: str, total: int) -> Path:
 def write_config(work: Path, data: Path, port: str, center: str = "") -> Path:
     path = work / f"{data.name}.toml"
     text = f'[station]\nid = "{STATION}"\n[scanner]\nport = "{port}"\n[storage]\ndata_dir = "{data}"\n'
+    text += f'[[security.duty]]\nstaff_id = "T1001"\nname = "王老师"\npin_hash = "{hash_pin("2468")}"\n'
     if center:
         text += f'[center]\nurl = "{center}"\ntoken_file = "{data.name}.token"\n'
     path.write_text(text)
@@ -196,6 +199,13 @@ class Screen:
                 return time.perf_counter()
         return None
 
+    def tail(self) -> str:
+        """The last bytes drawn, as text without escape sequences (for an error message)."""
+        text = re.sub(
+            r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]", "", self.seen[-4000:].decode(errors="replace")
+        )
+        return " ".join(text.split())[-1500:]
+
     def _read(self, timeout: float) -> bool:
         ready, _, _ = select.select([self.fd], [], [], timeout)
         if not ready:
@@ -233,19 +243,26 @@ def start_kiosk(config: Path, screen_slave: int, timer_only: bool = False) -> su
 
 
 def put_roster(center: Center, people: list[dict[str, object]], replace: bool) -> None:
-    reply = httpx.put(
-        f"{center.url}/api/v1/admin/roster",
-        headers=center.admin,
-        json={"people": people, "replace": replace},
-        timeout=120,
-    )
-    reply.raise_for_status()
+    """The roster to the center in parts of 10,000 people (a request body may hold 4 MB); `replace`: exactly these."""
+    for start in range(0, len(people), 10_000):
+        reply = httpx.put(
+            f"{center.url}/api/v1/admin/roster",
+            headers=center.admin,
+            json={"people": people[start : start + 10_000], "replace": replace and start == 0},
+            timeout=120,
+        )
+        reply.raise_for_status()
 
 
-def wait_for_change(path: Path, before: int, seconds: float) -> bool:
+def roster_stamp(data: Path) -> tuple[int, ...]:
+    """When the station last wrote its roster: the snapshot (a full pull) or the change log (a few people)."""
+    return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in (data / "roster.json", data / "roster.log"))
+
+
+def wait_for_roster(data: Path, before: tuple[int, ...], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if path.exists() and path.stat().st_mtime_ns != before:
+        if roster_stamp(data) != before:
             return True
         time.sleep(POLL)
     return False
@@ -269,8 +286,7 @@ def scenario_terminal(work: Path, scans: int, total: int, timer_only: bool) -> d
         tty.setraw(scanner_master)
         config = write_config(work, data, os.ttyname(scanner_slave), center.url)
         screen_master, screen_slave = open_screen()
-        roster_path = data / "roster.json"
-        roster_mtime = roster_path.stat().st_mtime_ns
+        roster_before = roster_stamp(data)
         started = time.perf_counter()
         process = start_kiosk(config, screen_slave, timer_only)
         watcher = Watcher(center_dir / "center.db", data / "journal.jsonl", process.pid)
@@ -279,8 +295,8 @@ def scenario_terminal(work: Path, scans: int, total: int, timer_only: bool) -> d
         screen = Screen(screen_master)
         try:
             if screen.wait_for("请刷卡".encode(), 60) is None:
-                raise SystemExit("the prompt never appeared")
-            if not wait_for_change(roster_path, roster_mtime, 60):
+                raise SystemExit(f"the prompt never appeared; the screen ended with: {screen.tail()}")
+            if not wait_for_roster(data, roster_before, 60):
                 raise SystemExit("the first full pass never wrote the roster")
             screen.read_for(2.0)  # the rest of the first pass (notices) and the redraw after it
             first_pass_s = time.perf_counter() - started
@@ -307,15 +323,20 @@ def scenario_terminal(work: Path, scans: int, total: int, timer_only: bool) -> d
             while time.monotonic() < deadline and not all(p in watcher.seen for p in written):
                 screen.read_for(0.1)
             stored = [watcher.seen[p] - at for p, at in written.items() if p in watcher.seen]
+            pushes, full_passes, folds = (
+                len(watcher.pushes),
+                watcher.heartbeats - beats_before,
+                watcher.folds - folds_before,
+            )
             hwm_after_scans = proc_kb(process.pid, "VmHWM")
             # A 10-person change at the center: the RSS it adds while the station takes it in.
             changed = [{**person, "dorm": "换宿舍"} for person in people[100:110]]
             screen.read_for(1.0)
             rss_before = proc_kb(process.pid, "VmRSS")
             watcher.reset_rss()
-            roster_mtime = roster_path.stat().st_mtime_ns
+            roster_before = roster_stamp(data)
             put_roster(center, changed, replace=False)
-            change_seen = wait_for_change(roster_path, roster_mtime, 40)
+            change_seen = wait_for_roster(data, roster_before, 40)
             screen.read_for(1.0)
             change_peak = watcher.rss_kb
             hwm_end = proc_kb(process.pid, "VmHWM")
@@ -335,9 +356,9 @@ def scenario_terminal(work: Path, scans: int, total: int, timer_only: bool) -> d
         "missed": missed,
         "stored_s": percentiles(stored) if stored else None,
         "not_stored": scans - len(stored),
-        "pushes": len(watcher.pushes),
-        "full_passes": watcher.heartbeats - beats_before,
-        "folds": watcher.folds - folds_before,
+        "pushes": pushes,
+        "full_passes": full_passes,
+        "folds": folds,
         "hwm_after_pull_mb": hwm_after_pull / 1024,
         "hwm_after_scans_mb": hwm_after_scans / 1024,
         "hwm_end_mb": hwm_end / 1024,

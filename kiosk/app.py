@@ -31,7 +31,7 @@ from screens.gate import GateScreen
 from screens.messages import BadgeScanned, NoticesRefreshed, ScannerStatusChanged, ScanRejected, SyncStatusChanged
 from screens.scans_win import ScansWin
 from screens.staff import ExtraKey, StaffDesk
-from screens.terminal import tolerate_undecodable_input
+from screens.terminal import tolerate_any_input
 from screens.widgets.notice_qr import NoticeQR
 from storage.notices import NoticeStore
 
@@ -66,7 +66,7 @@ class KioskApp(App[int], inherit_bindings=False):
     ) -> None:
         """`syncer_factory` builds the syncer in the sync worker (importing httpx there), when `syncer` is None."""
         super().__init__()
-        tolerate_undecodable_input()
+        tolerate_any_input()
         self.config = config
         self.station = station
         self.notices = notices

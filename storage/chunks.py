@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk.domain.models import Direction, Method, Reason, Role, Verdict
 from storage import records
 from storage.files import write_atomic
 
@@ -25,6 +26,11 @@ REQUIRED = frozenset(
     + ("monotonic", "verdict", "reasons", "rules_version", "operator")
 )
 """Fields an entry document cannot do without (the others have defaults)."""
+_MEMBERS = {
+    name: frozenset(member.value for member in kind)
+    for name, kind in (("role", Role), ("method", Method), ("direction", Direction), ("verdict", Verdict))
+}
+_REASONS = frozenset(reason.value for reason in Reason)
 
 
 def chunk_name(day: str, seq: int) -> str:
@@ -48,6 +54,9 @@ def valid_document(doc: Any, name: str) -> bool:
         and isinstance(doc["entry_id"], str)
         and chunk_name(captured_at[:10], seq) == name
         and isinstance(doc.get("revision", 0), int)
+        and all(doc[field] in members for field, members in _MEMBERS.items())
+        and isinstance(doc["reasons"], list)
+        and all(reason in _REASONS for reason in doc["reasons"])
     )
 
 
@@ -62,6 +71,8 @@ class Chunk:
     damaged: int = 0
     """Lines or documents that failed their check."""
     exists: bool = True
+    legacy: bool = False
+    """A file of the earlier format, without checksums."""
 
     @property
     def missing(self) -> set[int]:
@@ -112,7 +123,7 @@ def _read_legacy(data: bytes, name: str) -> Chunk:
         docs = {int(key): doc for key, doc in table.items()}
     except (ValueError, UnicodeDecodeError, AttributeError, TypeError):
         return Chunk(damaged=1)
-    chunk = Chunk(seqs=set(docs))
+    chunk = Chunk(seqs=set(docs), legacy=True)
     for seq, doc in docs.items():
         if valid_document(doc, name) and doc["seq"] == seq:
             chunk.docs[seq] = doc

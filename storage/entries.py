@@ -198,7 +198,8 @@ class EntryStore:
             self._ledger.settle(reported=[seq for seq in seqs if seq in self._ledger.pending])
 
     def check(self) -> CheckReport:
-        """Read every file of the store; rewrite damaged chunk files around their intact records."""
+        """Read every file of the store; rewrite damaged files around their intact records (and files of the
+        earlier format with checksums)."""
         with self._folding():
             damaged_before = len(self.warnings)
             with self._locked():
@@ -208,10 +209,13 @@ class EntryStore:
             for name in names:
                 chunk = self._chunk_for_fold(name)
                 entries += len(chunk.docs)
+                with self._locked():
+                    self._chunks[name] = _chunk_info(chunk)
             audit_files = sorted(self.audit_dir.glob("*.json"))
             for path in audit_files:
                 self._read_audit(path, repair=True)
             with self._locked():
+                self._write_meta()
                 new_warnings = self.warnings[damaged_before:]
                 present = {entry.seq for entry in self._journal_entries.values()}
                 return CheckReport(
@@ -421,6 +425,7 @@ class EntryStore:
         with self._folding():
             self._fold()
             with self._locked():
+                gone: list[Path] = []
                 for name in sorted(self._chunks):
                     if name.split(".")[0] >= cutoff:
                         continue
@@ -432,14 +437,17 @@ class EntryStore:
                         write_chunk(self._chunk_path(name), keep.values(), lost)
                         self._chunks[name] = _chunk_info(Chunk(docs=keep, seqs=lost | set(keep)))
                     else:
-                        self._chunk_path(name).unlink(missing_ok=True)
+                        gone.append(self._chunk_path(name))
                         del self._chunks[name]
                     self._chunk_cache.pop(name, None)
-                for path in self.audit_dir.glob("*.json"):
-                    if path.stem < cutoff:
-                        path.unlink()
-                fsync_dir(self.entries_dir)
+                # The summary first: a power cut before the deletions are durable leaves files it does not list,
+                # which are read again quietly, never a listed file that is gone (which would be reported lost).
                 self._write_meta()
+                gone += [path for path in self.audit_dir.glob("*.json") if path.stem < cutoff]
+                for path in gone:
+                    path.unlink(missing_ok=True)
+                for folder in (self.entries_dir, self.audit_dir):
+                    fsync_dir(folder)  # a purge is for privacy: deleted entries must not come back after a power cut
                 self._tallies = {d: t for d, t in self._tallies.items() if d >= cutoff}
         return removed
 
@@ -511,7 +519,9 @@ class EntryStore:
         for record in opened.records:
             self._apply_safely(record)
         if opened.damaged or (opened.missing and existed):
-            self._journal_lost(opened.header_lost, opened.tail_lost or opened.missing, max(meta_last_seq, chunk_last))
+            folded_last = max(meta_last_seq, chunk_last)
+            lost_header = opened.header_lost or opened.missing
+            self._journal_lost(lost_header, opened.tail_lost or opened.missing, folded_last)
         self._ledger.reserve(self._last_seq)
         for path in sorted(self.audit_dir.glob("*.json")):
             self._read_audit(path)
@@ -538,10 +548,15 @@ class EntryStore:
         self._last_seq = top
 
     def _apply_safely(self, record: dict[str, Any]) -> None:
+        """Apply a journal record; one that passed its checksum but is not whole is reported and set aside."""
         try:
             self._apply(record)
         except (KeyError, TypeError, ValueError, AttributeError):
             self.warnings.append(f"日志记录不完整,已跳过 / an incomplete journal record was set aside: {record}"[:300])
+            seq = record.get("entry", {}).get("seq") if isinstance(record.get("entry"), dict) else None
+            if isinstance(seq, int) and seq > 0:
+                self._last_seq = max(self._last_seq, seq)
+                self._ledger.lose({seq} - {entry.seq for entry in self._journal_entries.values()})
 
     def _apply(self, record: dict[str, Any]) -> None:
         op = record["op"]
@@ -663,6 +678,8 @@ class EntryStore:
         else:
             with self._locked():
                 self._note_lost(name, chunk)
+            if chunk.legacy:
+                write_chunk(path, chunk.docs.values(), chunk.seqs)
         self._chunk_cache.pop(name, None)
         return chunk
 
@@ -729,10 +746,13 @@ class EntryStore:
     def _read_audit(self, path: Path, repair: bool = False) -> list[dict[str, Any]]:
         """The intact audit records of one day's file; a damaged file is reported (and with `repair` rewritten)."""
         found = records.read(path)
-        if found.exists and found.records == [] and found.damaged == 1 and path.read_bytes()[:1] == b"{":
+        legacy = found.exists and found.records == [] and found.damaged == 1 and path.read_bytes()[:1] == b"{"
+        if legacy:
             found = _read_legacy_audit(path)
         items = [r for r in found.records if isinstance(r.get("at"), str) and {"kind", "detail"} <= r.keys()]
         damaged = found.damaged + len(found.records) - len(items)
+        if legacy and repair and not damaged:
+            write_atomic(path, b"".join(records.encode(item) for item in items))
         if damaged:
             with self._mutex:
                 try:

@@ -77,8 +77,8 @@ def ensure_store_dir(path: Path) -> Path:
                 f"数据目录 {path} 含有其他文件({shown}),请为终端指定专用目录 / the data directory {path} holds "
                 f"other files ({shown}): give the kiosk a directory of its own ([storage] data_dir)"
             )
+    # Not fsynced: if a power cut loses the mark, the directory holds only the store's files and is adopted again.
     os.close(os.open(mark, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
-    fsync_dir(path)
     return path
 
 
@@ -139,8 +139,9 @@ def _alive(pid: int) -> bool:
 def move_aside(path: Path) -> Path:
     """Rename a damaged file out of the way so that the station can go on; return its new name."""
     target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    # Not fsynced: the repaired file written next fsyncs the directory; a power cut before that leaves the damaged
+    # file where it was, to be found and moved aside again.
     os.replace(path, target)
-    fsync_dir(path.parent)
     return target
 
 

@@ -191,9 +191,13 @@ def get_completeness(
     db: Db,
     _: AnyCaller,
     silent_minutes: Annotated[int, Query(ge=1, le=100_000, description="Quiet this long counts as silent.")] = 60,
+    clock_tolerance_seconds: Annotated[
+        int, Query(ge=1, le=10**8, description="A station clock further off than this is listed as off.")
+    ] = reports.CLOCK_TOLERANCE_SECONDS,
 ) -> CompletenessReply:
-    """Per station: entries received, highest seq, missing seq ranges, last heartbeat, and silence."""
-    return damage.annotate(db, reports.completeness(db, silent_minutes))
+    """Per station: entries received, highest seq, missing seq ranges, last heartbeat, silence, clock offset,
+    backlog and its age, version; and the stations whose clock is off."""
+    return damage.annotate(db, reports.completeness(db, silent_minutes, clock_tolerance_seconds))
 
 
 @admin_api.get("/report/daily", response_model=DailyReport)

@@ -62,8 +62,14 @@ def record_damaged(db: Database, station_id: str, seqs: list[int]) -> DamagedRep
 def annotate(db: Database, reply: CompletenessReply) -> CompletenessReply:
     """Move the numbers stations reported as lost out of their gaps into `damaged`."""
     by_station: dict[str, set[int]] = {}
+    held = (entries.c.station_id == damaged_seqs.c.station_id) & (entries.c.seq == damaged_seqs.c.seq)
+    still_lost = (
+        select(damaged_seqs.c.station_id, damaged_seqs.c.seq)
+        .select_from(damaged_seqs.outerjoin(entries, held))
+        .where(entries.c.entry_id.is_(None))  # an entry that arrived after all is not lost
+    )
     with db.read() as conn:
-        for station_id, seq in conn.execute(select(damaged_seqs.c.station_id, damaged_seqs.c.seq)):
+        for station_id, seq in conn.execute(still_lost):
             by_station.setdefault(station_id, set()).add(int(seq))
     for station in reply.stations:
         lost = by_station.get(station.station_id)

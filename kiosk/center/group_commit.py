@@ -64,8 +64,8 @@ class GroupCommit:
                 for job in group:
                     self._write_alone(job)
             else:
-                for job in group:
-                    job.written = {row[:2] for row in job.rows} & written
+                for job in group:  # alone, a caller's keys are all of them
+                    job.written = written if len(group) == 1 else {row[:2] for row in job.rows} & written
         except BaseException as exc:  # every caller of the group must hear of the failure, whatever it is
             for job in group:
                 job.error = exc

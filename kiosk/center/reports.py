@@ -45,19 +45,28 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None) if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def completeness(db: Database, silent_minutes: int) -> CompletenessReply:
-    """Per registered station: what arrived, the missing sequence ranges, and whether it has gone quiet.
+CLOCK_TOLERANCE_SECONDS = 120
+"""A station clock further off than this (at its last heartbeat) is listed as off by default."""
+
+
+def completeness(
+    db: Database, silent_minutes: int, clock_tolerance_seconds: int = CLOCK_TOLERANCE_SECONDS
+) -> CompletenessReply:
+    """Per registered station: what arrived, the missing sequence ranges, whether it has gone quiet, its clock,
+    its backlog and its version; and the list of stations whose clock is off by more than the tolerance.
 
     Reads the summaries kept as entries arrive (see summaries), never the entries themselves.
     """
     with db.read() as conn:
         received = summaries.read(conn)
         known = conn.execute(select(stations).order_by(stations.c.station_id)).mappings().all()
-    quiet_since = utc_now() - timedelta(minutes=silent_minutes)
+    now = utc_now()
+    quiet_since = now - timedelta(minutes=silent_minutes)
     reply = []
     for station in known:
         summary = received.get(station["station_id"]) or summaries.StationSummary()
         contacts = [moment for moment in (station["last_heartbeat"], summary.last_received) if moment is not None]
+        offset = station["clock_offset"]
         reply.append(
             StationCompleteness(
                 station_id=station["station_id"],
@@ -70,9 +79,30 @@ def completeness(db: Database, silent_minutes: int) -> CompletenessReply:
                 pending_reported=station["pending_reported"],
                 refused_notices=json.loads(station["refused_notices"] or "[]"),
                 silent=not contacts or max(contacts) < quiet_since,
+                oldest_pending=station["oldest_pending"],
+                pending_age_seconds=_waited(station["oldest_pending"], offset, now),
+                clock_offset_seconds=offset,
+                clock_off=offset is not None and abs(offset) > clock_tolerance_seconds,
+                version=station["app_version"],
             )
         )
-    return CompletenessReply(stations=reply)
+    return CompletenessReply(
+        stations=reply,
+        clock_tolerance_seconds=clock_tolerance_seconds,
+        clock_off=[station.station_id for station in reply if station.clock_off],
+    )
+
+
+def _waited(oldest_pending: str | None, clock_offset: float | None, now: datetime) -> float | None:
+    """Seconds the oldest waiting entry has waited by the center's clock (its capture time is the station's)."""
+    if oldest_pending is None:
+        return None
+    try:
+        captured = datetime.fromisoformat(oldest_pending)
+        captured = as_utc(captured) - timedelta(seconds=clock_offset or 0)
+        return round((now - captured).total_seconds(), 1)
+    except (ValueError, OverflowError):  # stored before times were range-checked
+        return None
 
 
 def _counts_by(db: Database, day: str) -> list[tuple[str, str, int, str, int]]:

@@ -182,10 +182,23 @@ class StationCompleteness(BaseModel):
         default_factory=list, description="Notices the station refuses to show (its allowlist), per its last heartbeat."
     )
     silent: bool = Field(description="No heartbeat and no entries received within silent_minutes.")
+    oldest_pending: str | None = Field(
+        default=None, description="Capture time (station clock) of the oldest entry waiting, per its last heartbeat."
+    )
+    pending_age_seconds: float | None = Field(
+        default=None, description="How long that entry has waited by now, corrected for the station's clock."
+    )
+    clock_offset_seconds: float | None = Field(
+        default=None, description="The station's clock minus the center's at its last heartbeat (positive: ahead)."
+    )
+    clock_off: bool = Field(default=False, description="The clock offset is beyond clock_tolerance_seconds.")
+    version: str | None = Field(default=None, description="The station's software version, per its last heartbeat.")
 
 
 class CompletenessReply(BaseModel):
     stations: list[StationCompleteness]
+    clock_tolerance_seconds: int = Field(default=120, description="A station clock further off than this is listed.")
+    clock_off: list[str] = Field(default_factory=list, description="Ids of the stations whose clock is off.")
 
 
 class VerdictCounts(BaseModel):

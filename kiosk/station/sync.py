@@ -43,14 +43,6 @@ _STATUSES = (*COMMITTED, "rejected")
 Clock = Callable[[], datetime]
 
 
-def _person_hook(document: dict[str, Any]) -> Any:
-    """A person of a roster reply as a Person (places interned: a few hundred distinct among 50k people)."""
-    if "person_id" not in document:
-        return document
-    person = Person.from_dict(document)
-    return replace(person, campus=sys.intern(person.campus), dorm=sys.intern(person.dorm))
-
-
 def local_now() -> datetime:
     return datetime.now().astimezone()
 
@@ -374,12 +366,12 @@ class Syncer:
             if response.status_code == 304:
                 self._contact()
                 return StepResult(0)
-            # Each person becomes a Person as it is parsed: a full 50k pull never also exists as 50k dicts.
-            reply = json.loads(response.content, object_hook=_person_hook)
+            reply = self._json(response, object_hook=_person_hook)
+            del response  # its body: a full roster is ~150 bytes a person
             version = str(int(reply["version"]))
             people = reply["people"]
             if not isinstance(people, list) or not all(isinstance(p, Person) for p in people):
-                raise ValueError("people")
+                raise ValueError("not a person")
             removed = [str(p) for p in reply["removed"]]
             full = bool(reply["full"])
         except CenterError as exc:
@@ -470,9 +462,9 @@ class Syncer:
         return response
 
     @staticmethod
-    def _json(response: httpx.Response) -> Any:
+    def _json(response: httpx.Response, object_hook: Callable[[dict[str, Any]], Any] | None = None) -> Any:
         try:
-            return response.json()
+            return json.loads(response.content, object_hook=object_hook)
         except (ValueError, UnicodeDecodeError):
             raise CenterError(both("sync.bad_reply"), offline=False) from None
 
@@ -502,6 +494,18 @@ class Syncer:
 
     def _set_status(self, **changes: Any) -> None:
         self.status = replace(self.status, **changes)
+
+
+def _person_hook(document: dict[str, Any]) -> Any:
+    """Each person of a roster reply becomes a Person as it is parsed: a 50k roster never exists twice."""
+    if "person_id" not in document:
+        return document
+    try:
+        person = Person.from_dict(document)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a person: {exc}") from None
+    # Places interned: a few hundred distinct among 50k people.
+    return replace(person, campus=sys.intern(person.campus), dorm=sys.intern(person.dorm))
 
 
 def _encode(batch: Sequence[dict[str, Any]]) -> bytes:

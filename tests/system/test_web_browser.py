@@ -240,7 +240,15 @@ def test_no_page_references_another_host(browser: Any, center: Center) -> None:
     by_id(browser, "notice-url").send_keys("https://www.bnu.edu.cn/tzgg/return.html")
     by_id(browser, "notice-publish").click()
     wait_for(lambda: css(browser, "#notices svg.qr"), "the published notice and its QR preview")
-    for page in ("/web/", "/web/completeness", "/web/search", "/web/daily", "/web/notices", "/web/roster"):
+    for page in (
+        "/web/",
+        "/web/cases",
+        "/web/completeness",
+        "/web/search",
+        "/web/daily",
+        "/web/notices",
+        "/web/roster",
+    ):
         browser.get(f"{center.url}{page}")
         no_foreign_host(browser, center)
     browser.get(f"{center.url}/web/lang/en?back=/web/notices")

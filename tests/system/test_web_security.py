@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,16 @@ from kiosk.center.web.accounts import LOCK_AFTER, audit_trail
 
 pytestmark = pytest.mark.slow
 
-PAGES = ("/web/", "/web/completeness", "/web/search", "/web/daily", "/web/notices", "/web/roster", "/web/audit")
+PAGES = (
+    "/web/",
+    "/web/cases",
+    "/web/completeness",
+    "/web/search",
+    "/web/daily",
+    "/web/notices",
+    "/web/roster",
+    "/web/audit",
+)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -69,6 +79,10 @@ def test_signed_in_pages_answer_and_the_api_ignores_the_session(center: Center) 
         assert response.status_code == 200, (page, response.text[:500])
         assert "default-src 'self'" in response.headers["content-security-policy"]
     assert client.get("/api/v1/admin/completeness").status_code == 401
+    client.get("/web/lang/en")
+    for page in PAGES:
+        response = client.get(page)
+        assert response.status_code == 200 and "Sign out" in response.text and "退出" not in response.text, page
 
 
 def test_a_viewer_cannot_unmask_publish_or_upload(center: Center) -> None:
@@ -166,3 +180,25 @@ def test_a_roster_with_bad_rows_cannot_replace_the_whole_roster(center: Center) 
     assert response.status_code == 422 and "roster-confirm" not in response.text
     assert "名单.csv" in response.text and "第 3 行 / line 3" in response.text  # the bad row named by its line
     assert "/tmp" not in response.text  # the server's scratch path is never shown
+
+
+def test_completeness_shows_gaps_and_damaged_numbers_as_the_api_does(center: Center) -> None:
+    from syncstations import gate_entry
+
+    token = center.add_station("gate-gappy", "缺号门", "海淀校园")
+    batch = [replace(gate_entry("gate-gappy", n), seq=seq) for n, seq in enumerate((1, 2, 5, 9))]
+    pushed = httpx.post(
+        f"{center.url}/api/v1/stations/gate-gappy/entries",
+        headers=center.auth(token),
+        json={"entries": [entry.to_dict() for entry in batch]},
+    )
+    assert pushed.status_code == 200, pushed.text
+    lost = httpx.post(
+        f"{center.url}/api/v1/stations/gate-gappy/damaged", headers=center.auth(token), json={"seqs": [3, 4]}
+    )
+    assert lost.status_code == 200, lost.text
+    page = signed_in(center, VIEWER).get("/web/completeness").text
+    row = page[page.index('id="completeness-gate-gappy"') :].split("</tr>")[0]
+    gaps = row.split('class="gaps">')[1].split("</td>")[0]
+    damaged = row.split('class="damaged">')[1].split("</td>")[0]
+    assert (gaps, damaged) == ("6–8", "3–4")

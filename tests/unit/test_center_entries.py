@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("sqlalchemy")
 
@@ -20,7 +22,7 @@ from sqlalchemy import DateTime, event  # noqa: E402
 from sqlalchemy.dialects import sqlite  # noqa: E402
 
 from kiosk.center.auth import add_station  # noqa: E402
-from kiosk.center.checks import DATE_PATTERN  # noqa: E402
+from kiosk.center.checks import DATE_PATTERN, MOMENT_PATTERN, check_moment  # noqa: E402
 from kiosk.center.db import Database, entries  # noqa: E402
 from kiosk.center.entries import ROW_COLUMNS, Invalid, Receiver, db_time, parse_entry, read_batch  # noqa: E402
 from kiosk.center.group_commit import GroupCommit  # noqa: E402
@@ -362,3 +364,22 @@ def test_the_date_pattern_takes_exactly_the_real_dates_of_1970_to_2199() -> None
                 except ValueError:
                     real = False
                 assert (re.fullmatch(DATE_PATTERN[1:-1], text) is not None) == real, text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    moment=st.one_of(
+        st.from_regex(MOMENT_PATTERN, fullmatch=True),
+        st.from_regex(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?(Z|[+-]\d\d:\d\d)?", fullmatch=True),
+        st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([+-][0-9]{2}:[0-9]{2})", fullmatch=True),
+        st.datetimes(timezones=st.timezones()).map(lambda moment: moment.isoformat()),
+    )
+)
+def test_times_are_taken_exactly_when_the_documented_pattern_matches(moment: str) -> None:
+    """The OpenAPI document gives MOMENT_PATTERN; the center's faster check must agree with it on every text."""
+    try:
+        check_moment(moment)
+        taken = True
+    except Invalid:
+        taken = False
+    assert taken == (re.fullmatch(MOMENT_PATTERN[1:-1], moment) is not None), moment

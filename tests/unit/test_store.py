@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -676,3 +677,69 @@ def test_a_deferred_store_reads_its_indexes_on_load_or_first_use(tmp_path: Path,
     deferred = EntryStore(data, load=False)
     assert deferred.unsynced_count() == 1
     assert deferred.record(make_entry()).seq == 2
+
+
+def test_a_record_lacking_a_field_is_damage_even_with_a_good_checksum(tmp_path: Path, make_entry: MakeEntry) -> None:
+    """What a bug (or an older version) might write: the checksum holds, the record is still not believed."""
+    from storage import records
+
+    data, entries = _folded_store(tmp_path, make_entry)
+    chunk = data / "entries" / f"{DAY}.00000.json"
+    lines = chunk.read_bytes().split(b"\n")
+    doc = json.loads(lines[2][9:])
+    del doc["verdict"]
+    lines[2] = records.encode(doc)[:-1]
+    chunk.write_bytes(b"\n".join(lines))
+    store = EntryStore(data)
+    broken = make_entry(captured_at=at(9)).to_dict() | {"seq": 6}
+    del broken["captured_at"]
+    with open(data / "journal.jsonl", "ab") as journal:
+        journal.write(records.encode({"op": "put", "entry": broken}))
+    store = reopen(store)
+    assert [e.seq for e in store.entries_of_day(DAY)] == [1, 3, 4, 5]
+    assert store.lost_seqs() == [2, 6] and any("incomplete journal record" in w for w in store.warnings)
+    assert store.record(make_entry()).seq == 7
+
+
+def test_files_of_the_earlier_format_are_read_and_check_rewrites_them_with_checksums(
+    tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    data = tmp_path / "data"
+    (data / "entries").mkdir(parents=True)
+    (data / "audit").mkdir()
+    entries = [
+        make_entry(captured_at=at(7, i)).__class__.from_dict(
+            make_entry(captured_at=at(7, i)).to_dict() | {"seq": i + 1}
+        )
+        for i in range(3)
+    ]
+    chunk = data / "entries" / f"{DAY}.00000.json"
+    chunk.write_text(json.dumps({"entries": {str(e.seq): e.to_dict() for e in entries}}), encoding="utf-8")
+    (data / "audit" / f"{DAY}.json").write_text(
+        json.dumps({"audit": {"1": {"kind": "rejected_scan", "detail": "x", "at": at(8)}}}), encoding="utf-8"
+    )
+    (data / "meta.json").write_text(json.dumps({"chunks": {}, "last_seq": 3}), encoding="utf-8")
+    store = EntryStore(data)
+    assert store.entries_of_day(DAY) == entries and store.audit_of_day(DAY)[0]["detail"] == "x"
+    assert store.warnings == [], "the earlier format is not damage"
+    assert store.check().clean
+    assert chunk.read_bytes()[:1] != b"{" and (data / "audit" / f"{DAY}.json").read_bytes()[:1] != b"{"
+    store = reopen(store)
+    assert store.entries_of_day(DAY) == entries and store.record(make_entry()).seq == 4
+
+
+@pytest.mark.parametrize("lost", ["journal.jsonl", "meta.json", "seqs.json", f"entries/{DAY}.00000.json"])
+def test_losing_any_one_file_never_lets_a_seq_be_given_twice(tmp_path: Path, make_entry: MakeEntry, lost: str) -> None:
+    data, folded = _folded_store(tmp_path, make_entry)  # seqs 1-5 in a chunk file
+    store = EntryStore(data)
+    recent = [store.record(make_entry(captured_at=at(8, i))) for i in range(4)]  # seqs 6-9 in the journal only
+    store.close()
+    (data / lost).unlink()
+    store = EntryStore(data)
+    held = {e.seq for e in store.entries_of_day(DAY)}
+    gone = {e.seq for e in folded + recent} - held
+    report = store.check()
+    assert gone <= set(report.lost_pending), "every entry the lost file held is reported lost"
+    assert store.record(make_entry()).seq > 9, "no sequence number given twice"
+    if lost in ("meta.json", "seqs.json"):
+        assert not gone and report.lost_pending == [], "a summary file's loss loses no entry"

@@ -23,6 +23,8 @@ from kiosk.domain.privacy import mask_id, mask_name
 
 router = APIRouter(prefix=PREFIX)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+LISTED = 300
+"""Rows of each list on screen; the XLSX has them all."""
 Day = Annotated[str, Query(max_length=10, description="YYYY-MM-DD; default today.")]
 
 
@@ -42,7 +44,18 @@ def daily_page(request: Request, session: Signed, date: Day = "") -> Response:
     db = database(request)
     fever, denied = lists(db, day)
     report = reports.daily_report(db, day)
-    return render(request, "daily.html", session, day=day, report=report, fever=fever, denied=denied, error=None)
+    return render(
+        request,
+        "daily.html",
+        session,
+        day=day,
+        report=report,
+        fever=fever[:LISTED],
+        denied=denied[:LISTED],
+        fever_count=len(fever),
+        denied_count=len(denied),
+        error=None,
+    )
 
 
 @router.get("/daily.xlsx")

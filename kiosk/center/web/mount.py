@@ -22,6 +22,7 @@ CONTENT_SECURITY_POLICY = (
 def mount_dashboard(app: FastAPI) -> None:
     """Serve the office's pages under /web on `app` (whose state holds the database)."""
     accounts.ensure_tables(app.state.db)
+    app.state.web_today = overview.TodayCache()
     for module in (signin, overview, search, daily, notices_page, roster_page):
         app.include_router(module.router, include_in_schema=False)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=Path(__file__).parent / "static"), name="web-static")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from kiosk.center import reports
 from kiosk.center.db import Database, stations, utc_now
 from kiosk.center.entries import FEVER_REASONS
+from kiosk.center.schemas import StatsReply
 from kiosk.center.web import accounts, charts
 from kiosk.center.web.session import PREFIX, SESSION_COOKIE, Signed, check_csrf, database, fragment, language, render
 from kiosk.center.web.text import Language, duration, translate
@@ -32,7 +35,7 @@ LIVE_SECONDS = 2.0
 GATES_CHARTED = 24
 """The busiest gates in the overview's chart; the daily report lists them all."""
 CASES_SHOWN = 100
-"""Cases on the overview: all that wait for a follow-up, and the newest handled ones up to this many."""
+"""The newest cases on the overview; the cases page lists them all."""
 SilentAfter = Annotated[int, Query(ge=1, le=7 * 24 * 3600, description="No heartbeat for this long: silent.")]
 
 
@@ -115,9 +118,18 @@ def _offset(station_clock: str | None, heard: datetime | None, lang: Language) -
     return ("−" if seconds < 0 else "±" if seconds == 0 else "+") + duration(abs(seconds), lang)
 
 
-def cases(db: Database, day: str, limit: int = CASES_SHOWN) -> tuple[list[dict[str, Any]], int]:
-    """Fever and referral entries of `day`, newest first, each with its follow-up (or None): every one still
-    waiting for a follow-up, then handled ones up to `limit` in all. Also how many handled ones were left out."""
+@dataclass(frozen=True, slots=True)
+class Cases:
+    """A day's fever and referral cases, newest first (each entry with its "followup", or None)."""
+
+    shown: list[dict[str, Any]]
+    total: int
+    waiting: int
+    """Cases nobody has followed up yet (shown or not)."""
+
+
+def cases(db: Database, day: str, limit: int | None = CASES_SHOWN, waiting_only: bool = False) -> Cases:
+    """The fever and referral entries of `day` (from the flagged list), the newest `limit` of them shown."""
     found = [
         entry
         for entry in reports.flagged(db, day)
@@ -129,20 +141,46 @@ def cases(db: Database, day: str, limit: int = CASES_SHOWN) -> tuple[list[dict[s
         entry["followup"] = done.get((entry["station_id"], entry["entry_id"]))
         temperatures = [reading["celsius"] for reading in entry.get("readings", [])]
         entry["temperature"] = max(temperatures) if temperatures else None
-    room = max(0, limit - sum(1 for entry in found if entry["followup"] is None))
-    handled = [entry for entry in found if entry["followup"] is not None]
-    kept = {entry["entry_id"] for entry in handled[:room]}
-    shown = [entry for entry in found if entry["followup"] is None or entry["entry_id"] in kept]
-    return shown, len(found) - len(shown)
+    waiting = [entry for entry in found if entry["followup"] is None]
+    listed = waiting if waiting_only else found
+    return Cases(shown=listed[:limit], total=len(found), waiting=len(waiting))
+
+
+class TodayCache:
+    """Today's statistics and cases, computed at most once per LIVE_SECONDS for all open overviews together.
+
+    Both are queries over the whole day (a third of a second at 100k entries a day); every browser showing the
+    overview asks every LIVE_SECONDS. A follow-up clears the cache, so that its page shows it at once.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._kept: tuple[float, str, StatsReply, Cases] | None = None
+
+    def get(self, db: Database) -> tuple[str, StatsReply, Cases]:
+        with self._lock:  # one thread computes; the others wait for its result rather than repeat it
+            day = today()
+            kept = self._kept
+            if kept is None or kept[1] != day or time.monotonic() - kept[0] >= LIVE_SECONDS * 0.9:
+                kept = (time.monotonic(), day, reports.stats(db, day), cases(db, day))
+                self._kept = kept
+            return kept[1], kept[2], kept[3]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept = None
+
+
+def today_cache(request: Request) -> TodayCache:
+    cache: TodayCache = request.app.state.web_today  # made by mount_dashboard
+    return cache
 
 
 def overview_parts(request: Request, session: accounts.Session, silent_after: int) -> dict[str, str]:
     """The live parts of the overview, rendered (blocking: runs in the thread pool)."""
     db = database(request)
     lang = language(request)
-    day = today()
-    stats = reports.stats(db, day)
-    shown, more = cases(db, day)
+    day, stats, today_cases = today_cache(request).get(db)
     busiest = sorted(stats.by_station, key=lambda s: (-s.total, s.station_id))[:GATES_CHARTED]
     chart_context = {
         "day": day,
@@ -159,7 +197,7 @@ def overview_parts(request: Request, session: accounts.Session, silent_after: in
     return {
         "stations": fragment(request, "_stations.html", session, stations=station_states(db, silent_after, lang)),
         "charts": fragment(request, "_charts.html", session, **chart_context),
-        "cases": fragment(request, "_cases.html", session, cases=shown, more=more, day=day),
+        "cases": fragment(request, "_cases.html", session, cases=today_cases, day=day, back=f"{PREFIX}/"),
     }
 
 
@@ -191,6 +229,17 @@ async def overview_live(request: Request, session: Signed, silent_after: SilentA
         await asyncio.sleep(LIVE_SECONDS)
 
 
+@router.get("/cases")
+def cases_page(
+    request: Request, session: Signed, date: Annotated[str, Query(max_length=10)] = "", waiting: bool = False
+) -> Any:
+    """Every fever and referral case of a day (or only those waiting for a follow-up), with the follow-up forms."""
+    day = date if reports.valid_date(date) else today()
+    found = cases(database(request), day, limit=None, waiting_only=waiting)
+    back = f"{PREFIX}/cases?date={day}" + ("&waiting=true" if waiting else "")
+    return render(request, "cases.html", session, cases=found, day=day, waiting=waiting, back=back)
+
+
 @router.post("/followup/{station_id}/{entry_id}")
 def follow_up(
     request: Request,
@@ -199,8 +248,11 @@ def follow_up(
     session: Signed,
     csrf: Annotated[str, Form()] = "",
     note: Annotated[str, Form(max_length=500)] = "",
+    back: Annotated[str, Form(max_length=200)] = "",
 ) -> RedirectResponse:
-    """Mark a fever or referral case as followed up by the signed-in user."""
+    """Mark a fever or referral case as followed up by the signed-in user; back to the page it was marked on."""
     check_csrf(session, csrf)
     accounts.follow_up(database(request), station_id, entry_id, session.user.username, note)
-    return RedirectResponse(f"{PREFIX}/#case-{entry_id}", status_code=303)
+    today_cache(request).clear()
+    page = back if back.startswith(f"{PREFIX}/") and not back.startswith("//") else f"{PREFIX}/"
+    return RedirectResponse(f"{page}#case-{entry_id}", status_code=303)

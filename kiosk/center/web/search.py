@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
-from kiosk.center import reports
+from kiosk.center import damage, reports
 from kiosk.center.web import accounts
 from kiosk.center.web.overview import station_states, today
 from kiosk.center.web.session import PREFIX, Admin, Signed, address, check_csrf, database, language, render
@@ -127,7 +127,7 @@ def completeness_page(
     request: Request, session: Signed, silent_minutes: Annotated[int, Query(ge=1, le=100_000)] = 60
 ) -> Response:
     db = database(request)
-    report = reports.completeness(db, silent_minutes)
+    report = damage.annotate(db, reports.completeness(db, silent_minutes))  # as the API answers it
     day = today()
     zero = [station for station in reports.daily_report(db, day).stations if station.total == 0]
     rows = [station.model_dump() for station in report.stations]

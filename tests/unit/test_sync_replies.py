@@ -1,0 +1,154 @@
+"""What the station acknowledges when the center's reply to a push is not what it should be.
+
+A small HTTP server on loopback plays a center that answers each push with a scripted reply (as a broken or
+half-upgraded center would); the station's real Syncer and real stores talk to it. Only an entry whose
+(entry_id, revision) comes back "stored" or "duplicate", in a reply that matches the batch, is acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kiosk.domain.config import CenterConfig
+from kiosk.domain.i18n import both
+from kiosk.domain.models import Entry
+from kiosk.station.backoff import Backoff
+from kiosk.station.sync import Syncer
+from storage.entries import EntryStore
+from storage.notices import NoticeStore
+from storage.roster import RosterStore
+
+Script = Callable[[list[dict[str, Any]]], Any]
+"""The reply (any JSON value) to a push of these entries."""
+
+
+class ScriptedCenter:
+    """Answers pushes with `script(entries)`, heartbeats with the time; records the paths asked for."""
+
+    def __init__(self) -> None:
+        self.script: Script = lambda entries: {"results": []}
+        self.paths: list[str] = []
+        center = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                center.paths.append(self.path)
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path.endswith("/entries"):
+                    self._reply(center.script(body["entries"]))
+                else:
+                    self._reply({"server_time": "2026-11-28T00:00:00+00:00"})
+
+            def do_GET(self) -> None:  # noqa: N802
+                center.paths.append(self.path)
+                if self.path.startswith("/api/v1/roster"):
+                    self._reply({"version": 1, "full": True, "people": [], "removed": []})
+                else:
+                    self._reply({"notices": []})
+
+            def _reply(self, value: Any) -> None:
+                data = json.dumps(value).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def running_center() -> Iterator[ScriptedCenter]:
+    running = ScriptedCenter()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def center(running_center: ScriptedCenter) -> ScriptedCenter:
+    running_center.paths.clear()
+    return running_center
+
+
+@pytest.fixture
+def syncer(center: ScriptedCenter, tmp_path: Path) -> Iterator[Syncer]:
+    data = tmp_path / "data"
+    made = Syncer(
+        CenterConfig(url=center.url, timeout=5.0, sync_interval=1),
+        "st-1",
+        EntryStore(data),
+        RosterStore(data),
+        NoticeStore(data),
+        "token",
+        backoff=Backoff(base=0.01, cap=0.05),
+    )
+    yield made
+    made.close()
+
+
+def record(syncer: Syncer, make_entry: Callable[..., Entry], count: int) -> list[Entry]:
+    return [syncer.store.record(make_entry(f"2023{i:06d}")) for i in range(count)]
+
+
+def result(document: dict[str, Any], status: str = "stored", **changes: Any) -> dict[str, Any]:
+    return {"entry_id": document["entry_id"], "revision": document["revision"], "status": status} | changes
+
+
+BAD_REPLY = both("sync.bad_reply")
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        pytest.param(lambda entries: [result(d) for d in entries], id="a-list-not-an-object"),
+        pytest.param(lambda entries: {"results": [result(d) for d in entries[:-1]]}, id="one-result-short"),
+        pytest.param(lambda entries: {"results": [result(d) for d in entries] * 2}, id="results-doubled"),
+        pytest.param(lambda entries: {"results": "stored"}, id="results-not-a-list"),
+        pytest.param(lambda entries: {"results": [result(d, revision=9) for d in entries]}, id="wrong-revision"),
+        pytest.param(lambda entries: {"results": [result(d, status="ok") for d in entries]}, id="unknown-status"),
+        pytest.param(lambda entries: {"results": [result(d) for d in reversed(entries)]}, id="reordered"),
+        pytest.param(lambda entries: {"results": [[d["entry_id"], "stored"] for d in entries]}, id="not-objects"),
+    ],
+)
+def test_a_reply_that_does_not_match_the_batch_acknowledges_nothing(
+    center: ScriptedCenter, syncer: Syncer, make_entry: Callable[..., Entry], script: Script
+) -> None:
+    center.script = script
+    record(syncer, make_entry, 3)
+    report = syncer.sync_once()
+    assert syncer.store.unsynced_count() == 3 and report.acked == 0 and report.pending == 3
+    assert report.errors == (BAD_REPLY,) and syncer.status.last_error is None  # the later exchanges worked
+    assert not report.offline, "a nonsense reply is not an outage: the pass goes on"
+    assert any(path.endswith("/heartbeat") for path in center.paths)
+
+
+def test_only_the_entries_the_center_stored_are_acknowledged(
+    center: ScriptedCenter, syncer: Syncer, make_entry: Callable[..., Entry]
+) -> None:
+    statuses = ["stored", "duplicate", "rejected"]
+    center.script = lambda entries: {
+        "results": [result(d, statuses[i % 3]) for i, d in enumerate(sorted(entries, key=lambda d: d["seq"]))]
+    }
+    entries = record(syncer, make_entry, 3)
+    report = syncer.sync_once()
+    assert report.acked == 2 and report.pending == 1
+    assert [r.entry_id for r in report.rejected] == [entries[2].entry_id]
+    assert report.rejected[0].error == "", "a rejection without a reason has an empty one, not 'None'"
+    assert {e.entry_id for e in syncer.store.unsynced_batch(10)} == {entries[2].entry_id}
