@@ -6,6 +6,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -59,8 +60,12 @@ def send_oversized(center: Center, path: str, headers: str, size: int) -> bytes:
 def test_an_oversized_body_without_a_token_is_refused_unread(center: Center, tokens: dict[str, str]) -> None:
     before = peak_rss_mb(center)
     started = time.monotonic()
-    for path in ("/api/v1/stations/gate-01/entries", "/api/v1/stations/gate-01/heartbeat", "/api/v1/admin/roster"):
-        reply = send_oversized(center, path, "Content-Type: application/json\r\n", 100 * MB)
+    paths = ["/api/v1/stations/gate-01/entries", "/api/v1/stations/gate-01/heartbeat", "/api/v1/admin/roster"] * 2
+    with ThreadPoolExecutor(max_workers=len(paths)) as pool:  # at once, as an attack would
+        replies = list(
+            pool.map(lambda path: send_oversized(center, path, "Content-Type: application/json\r\n", 100 * MB), paths)
+        )
+    for reply in replies:
         assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
         assert b'"error":"too_large"' in reply and b"connection: close" in reply.lower()
     grown = peak_rss_mb(center) - before
