@@ -128,9 +128,10 @@ def center_notice(url: str, title: str = "通知", title_en: str = "") -> Notice
         (center_notice("https://news.bnu.edu.cn/a", title_en="Notice"), None),
         (center_notice("https://bnu-edu.cn/login"), "not an authoritative"),
         (center_notice("http://news.bnu.edu.cn/a"), "https"),
-        (center_notice("https://news.bnu.edu.cn/a", title=" "), "title is empty"),
-        (center_notice("https://news.bnu.edu.cn/a", title="通" * 61), "title is too long"),
+        (center_notice("https://news.bnu.edu.cn/a", title="通" * 61), None),  # length: the author's check
+        (center_notice("https://news.bnu.edu.cn/a", title="通知\x1b[2J"), "control"),
         (center_notice("https://news.bnu.edu.cn/a", title_en="Notice\x1b[2J"), "control"),
+        (center_notice("https://bnu.edu.cn.evil.com/a", title_en="Notice\x1b[2J"), "control"),
     ],
 )
 def test_one_decision_on_what_the_gate_may_show(notice: Notice, why: str | None) -> None:

@@ -34,13 +34,16 @@ class ScriptedCenter:
 
     def __init__(self) -> None:
         self.script: Script = lambda entries: {"results": []}
+        self.notices: Any = {"notices": []}
         self.paths: list[str] = []
+        self.bodies: list[dict[str, Any]] = []
         center = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 center.paths.append(self.path)
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                center.bodies.append(body)
                 if self.path.endswith("/entries"):
                     self._reply(center.script(body["entries"]))
                 else:
@@ -51,7 +54,7 @@ class ScriptedCenter:
                 if self.path.startswith("/api/v1/roster"):
                     self._reply({"version": 1, "full": True, "people": [], "removed": []})
                 else:
-                    self._reply({"notices": []})
+                    self._reply(center.notices)
 
             def _reply(self, value: Any) -> None:
                 data = json.dumps(value).encode()
@@ -84,6 +87,8 @@ def running_center() -> Iterator[ScriptedCenter]:
 @pytest.fixture
 def center(running_center: ScriptedCenter) -> ScriptedCenter:
     running_center.paths.clear()
+    running_center.bodies.clear()
+    running_center.notices = {"notices": []}
     return running_center
 
 
@@ -152,3 +157,49 @@ def test_only_the_entries_the_center_stored_are_acknowledged(
     assert [r.entry_id for r in report.rejected] == [entries[2].entry_id]
     assert report.rejected[0].error == "", "a rejection without a reason has an empty one, not 'None'"
     assert {e.entry_id for e in syncer.store.unsynced_batch(10)} == {entries[2].entry_id}
+
+
+OFFICIAL = {
+    "notice_id": "c-1",
+    "title": "返校须知",
+    "url": "https://news.bnu.edu.cn/a.htm",
+    "published_at": "2026-11-28T06:00:00+00:00",
+    "source": "学生处",
+    "title_en": "",
+}
+PHISHING = OFFICIAL | {"notice_id": "c-2", "title": "请重新登录", "url": "https://bnu-edu.cn/login"}
+ESCAPE = OFFICIAL | {"notice_id": "c-3", "title": "通知\x1b[2J"}
+
+
+def test_notices_the_allowlist_refuses_are_kept_apart_audited_once_and_reported(
+    center: ScriptedCenter, syncer: Syncer
+) -> None:
+    center.notices = {"notices": [OFFICIAL, PHISHING, ESCAPE]}
+    first = syncer.sync_once()
+    assert first.complete and first.refused_notices == 2
+    assert [n.notice_id for n in syncer.notices.all()] == ["c-1"]
+    assert syncer.notices.all()[0].received_at == syncer.notices.last_refresh
+    refused = {r.notice.notice_id: r.reason for r in syncer.notices.refused()}
+    assert "bnu-edu.cn is not an authoritative source" in refused["c-2"]
+    assert refused["c-3"] == both("notice.title.characters")
+    assert first.summary() == f"{both('sync.done')}; {both('sync.notices_refused', count=2)}"
+
+    syncer.sync_once()  # the next heartbeat tells the center; the refusals are audited once
+    heartbeats = [b for b in center.bodies if "refused_notices" in b]
+    assert [b["refused_notices"] for b in heartbeats] == [[], ["c-2", "c-3"]]
+    audits = syncer.store.audit_of_day(syncer.clock().date().isoformat())
+    details = sorted(a["detail"] for a in audits if a["kind"] == "notice_refused")
+    assert len(details) == 2 and details[0].startswith("c-2 https://bnu-edu.cn/login: ")
+
+    center.notices = {"notices": [OFFICIAL]}
+    assert syncer.sync_once().refused_notices == 0 and syncer.notices.refused() == []
+
+
+def test_an_unreadable_notice_list_changes_nothing(center: ScriptedCenter, syncer: Syncer) -> None:
+    center.notices = {"notices": [OFFICIAL]}
+    syncer.sync_once()
+    for nonsense in ({"notices": "none"}, {"items": []}, [OFFICIAL], {"notices": [{"title": "x"}]}):
+        center.notices = nonsense
+        report = syncer.sync_once()
+        assert report.errors == (BAD_REPLY,) and not report.offline
+        assert [n.notice_id for n in syncer.notices.all()] == ["c-1"]
