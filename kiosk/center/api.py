@@ -266,7 +266,7 @@ def create_app(
     app.state.allowed_domains = tuple(allowed_domains)
     for router in (stations_api, shared_api, admin_api):
         app.include_router(router)
-    # The gate checks the token; the dependency names the bearer scheme in the OpenAPI document.
+    # The gate admits only the station's own token; the caller dependency documents the bearer token.
     app.include_router(
         damage.api, dependencies=[Depends(caller)], responses=errors.documented(401, 403, 413, 422, 500, 503)
     )
