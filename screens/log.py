@@ -67,9 +67,9 @@ class EntryLogScreen(UnmaskingScreen[None]):
                 id="direction",
             )
         yield DataTable(cursor_type="row", zebra_stripes=True, id="entries")
+        yield Static("", id="page")  # its own line: with it the buttons did not fit 80 columns
         with Horizontal(id="pager"):
             yield Button(t("log.prev", lang), id="prev")
-            yield Static("", id="page")
             yield Button(t("log.next", lang), id="next")
             yield Button(t("officer.unmask", lang), id="unmask")
             yield Button(t("officer.close", lang), id="close")
