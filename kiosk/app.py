@@ -1,43 +1,42 @@
-"""The kiosk App: modes, bindings, routing and the workers (scanner, sync, fold, roster). Logic is in Station.
+"""The kiosk App: bindings, routing messages to the screens, and the workers (scanner, sync, fold, roster).
 
-Locked down for a public place: no command palette, no inherited bindings (ctrl+q, ctrl+c, ctrl+p, ctrl+z do
-nothing), and leaving needs a duty PIN (F12 → exit).
+The logic is elsewhere: Station and ScanIntake (kiosk/station/), the duty officer's flow in StaffDesk and
+"scans always win" in ScansWin (screens/). Locked down for a public place: no command palette, no inherited
+bindings (ctrl+q, ctrl+c, ctrl+p, ctrl+z do nothing), and leaving needs a duty PIN (F12 → exit).
 
 Cold start: the gate is drawn first; the roster, today's counters and sync start after that first paint (the
-scanner before it, so that no scan is lost), and staff screens, sync (httpx) and QR codes (qrcode, Pillow) are
-imported when first used. A scan read while the roster loads is held and decided as soon as it is in, never
-refused for it.
+scanner before it, so that no scan is lost); a scan read while the roster loads is held, never refused for it.
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from kiosk.domain.clock import Clock, SystemClock, iso
+from kiosk.domain.clock import Clock
 from kiosk.domain.config import Config
-from kiosk.domain.i18n import Language, both, t
-from kiosk.domain.models import DayCounts, Entry, Notice, Verdict
-from kiosk.domain.notices import showable, stale_since
-from kiosk.station.scanner import Rejected, Scanned, ScannerStatus, SerialReader, parse_scan
-from kiosk.station.station import Outcome, Shift, Station
+from kiosk.domain.i18n import Language, t
+from kiosk.domain.models import DayCounts, Entry
+from kiosk.station.gate_status import GateStatus, SyncView
+from kiosk.station.intake import Decided, ScanIntake
+from kiosk.station.scanner import ScannerStatus, SerialReader
+from kiosk.station.station import Outcome, Station
 from kiosk.station.sync_loop import SyncLoop
-from screens.gate import GateScreen, SyncView
+from screens.gate import GateScreen
 from screens.messages import BadgeScanned, NoticesRefreshed, ScannerStatusChanged, ScanRejected, SyncStatusChanged
-from screens.staff import staff_screen
+from screens.scans_win import ScansWin
+from screens.staff import ExtraKey, StaffDesk
+from screens.terminal import tolerate_any_input
 from screens.widgets.notice_qr import NoticeQR
-from storage.entries import EntryStore
-from storage.files import StoreError, StoreFullError
 from storage.notices import NoticeStore
-from storage.roster import RosterStore
 
 if TYPE_CHECKING:
-    from kiosk.station.sync import Syncer, SyncStatus
+    from kiosk.station.sync import Syncer
 
 ReaderFactory = Callable[..., SerialReader]
 """Builds the reader from keyword callbacks on_scan, on_rejected, on_status (SerialReader.from_config's)."""
@@ -45,18 +44,6 @@ ReaderFactory = Callable[..., SerialReader]
 FOLD_EVERY = 30.0
 """Seconds between checks whether the journal should be folded into the chunk files."""
 NOTICES_SHOWN = 5
-
-
-@dataclass(frozen=True)
-class ExtraKey:
-    """A key the caller adds to the app, such as the demo's "stop/start the center"."""
-
-    key: str
-    """A Textual key name, e.g. "f11"."""
-    label: str
-    """The footer label, already bilingual (the catalog does not know it)."""
-    run: Callable[[], str]
-    """Called in a thread worker (it may wait for a process); returns the line to notify."""
 
 
 class KioskApp(App[int], inherit_bindings=False):
@@ -79,6 +66,7 @@ class KioskApp(App[int], inherit_bindings=False):
     ) -> None:
         """`syncer_factory` builds the syncer in the sync worker (importing httpx there), when `syncer` is None."""
         super().__init__()
+        tolerate_any_input()
         self.config = config
         self.station = station
         self.notices = notices
@@ -97,9 +85,20 @@ class KioskApp(App[int], inherit_bindings=False):
                 on_status=lambda status, detail: self.post_message(ScannerStatusChanged(status, detail)),
             )
         self.gate: GateScreen
-        self._counts_ready = False
-        self._held: list[Scanned] = []
-        """Scans read while the roster loads, decided in order once it is in."""
+        self.status = GateStatus(station, notices, self.sync_configured)
+        self.intake = ScanIntake(station, roster_loading=not station.roster.loaded)
+        self.desk = StaffDesk(
+            self,
+            station,
+            notices,
+            config.notices.allowed_domains,
+            config.data_dir / "handover",
+            on_outcome=self._staff_recorded,
+            on_closed=self._staff_closed,
+        )
+        self.scans_win = ScansWin(
+            self, self.intake, super().on_event, self.status.today_counts, self._refresh_sync, config.ui.verdict_seconds
+        )
         self.extra_keys = tuple(extra_keys)
         for index, extra in enumerate(self.extra_keys):
             self.bind(extra.key, f"extra_key({index})", description=extra.label, key_display=extra.key.upper())
@@ -107,15 +106,20 @@ class KioskApp(App[int], inherit_bindings=False):
     def on_mount(self) -> None:
         scanner_status = ScannerStatus.RECONNECTING if self.reader else "keyboard"
         self.notice_area = NoticeQR(
-            self._gate_notices(), rotation=self.config.notices.rotation, clock=self.clock.monotonic,
-            language=self.language, stale=self._stale(), id="notice-area",
+            self.status.gate_notices(NOTICES_SHOWN),
+            rotation=self.config.notices.rotation,
+            clock=self.clock.monotonic,
+            language=self.language,
+            stale=self.status.stale(),
+            id="notice-area",
         )
         self.gate = GateScreen(self.station, self.language, self.notice_area, scanner_status)
         self.gate.roster_loading = not self.station.roster.loaded
+        self.scans_win.gate = self.gate
         self.push_screen(self.gate)
         # The store's own counts come after the first paint (with the roster): nothing on disk is read before it.
         status = self.syncer.status if self.syncer else None
-        self.gate.sync = self._sync_view(status) if status else SyncView(False, 0, None, self.sync_configured)
+        self.gate.sync = self.status.sync_view(status) if status else SyncView(False, 0, None, self.sync_configured)
         self._show_warnings()
         if self.reader is not None:
             self.read_scans()  # now: opening the port flushes its input, and a scan at the first paint must count
@@ -146,15 +150,15 @@ class KioskApp(App[int], inherit_bindings=False):
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
     def push_entries(self) -> None:
-        """Sync with the center every [center] sync_interval seconds (or after a backoff)."""
+        """Push new entries as they are recorded; a full pass every [center] sync_interval seconds (or backoff)."""
         worker = get_current_worker()
-        loop = SyncLoop(self.syncer, self.syncer_factory, self.clock.monotonic)
+        loop = SyncLoop(self.syncer, self.syncer_factory, self.clock.monotonic, self.station.recorded)
 
-        def after_pass() -> None:
+        def after_pass(full: bool) -> None:
             assert loop.syncer is not None
             self.syncer = loop.syncer
             self.post_message(SyncStatusChanged(loop.syncer.status))
-            self.post_message(NoticesRefreshed(self._gate_notices(), self._stale()))
+            self.post_message(NoticesRefreshed(self.status.gate_notices(NOTICES_SHOWN), self.status.stale()))
 
         loop.run(lambda: worker.is_cancelled, worker.cancelled_event.wait, after_pass)
 
@@ -166,13 +170,13 @@ class KioskApp(App[int], inherit_bindings=False):
         self.call_from_thread(self._roster_loaded)
 
     def _roster_loaded(self) -> None:
+        gc.freeze()  # what is loaded now lives all day: no garbage collection walks it on the scan path again
         self.gate.roster_loading = False
         self._refresh_sync()
         self._show_warnings()
         self.gate.redraw()
-        held, self._held = self._held, []
-        for scanned in held:
-            self.admit(scanned)
+        for result in self.intake.roster_loaded():
+            self.scans_win.show(result)
         self.load_today()
 
     @work(thread=True, exclusive=True, group="fold", exit_on_error=False)
@@ -187,9 +191,9 @@ class KioskApp(App[int], inherit_bindings=False):
         self.call_from_thread(self._today_loaded, store.counts(today), store.latest(today, 5))
 
     def _today_loaded(self, counts: DayCounts, recent: list[Entry]) -> None:
-        self._counts_ready = True
+        self.status.counts_ready = True
         shown = [*self.gate.recent, *(e for e in recent if e.entry_id not in {r.entry_id for r in self.gate.recent})]
-        self.gate.set_counts(self._today_counts() or counts, shown[:5])
+        self.gate.set_counts(self.status.today_counts() or counts, shown[:5])
 
     @work(thread=True, group="extra", exit_on_error=False)
     def run_extra_key(self, extra: ExtraKey) -> None:
@@ -202,8 +206,9 @@ class KioskApp(App[int], inherit_bindings=False):
         if event.state is not WorkerState.ERROR:
             return
         error = str(worker.error)
-        self.gate.show_banner(f"{t('gate.worker_failed', 'zh', error=error)}\n"
-                              f"{t('gate.worker_failed', 'en', error=error)}")
+        self.gate.show_banner(
+            f"{t('gate.worker_failed', 'zh', error=error)}\n{t('gate.worker_failed', 'en', error=error)}"
+        )
         if worker.group == "scanner":
             self.gate.scanner_status = ScannerStatus.RECONNECTING
             self.gate.redraw()
@@ -213,58 +218,23 @@ class KioskApp(App[int], inherit_bindings=False):
         elif worker.group == "roster":
             self._roster_loaded()  # an unreadable roster is an empty one: held scans are decided, not lost
 
-    # -- scans -----------------------------------------------------------------------------------------
+    # -- scans (ScansWin decides, records and shows them) ------------------------------------------------
 
     def on_badge_scanned(self, message: BadgeScanned) -> None:
-        self.admit(message.scanned)
+        self.scans_win.admit(message.scanned)
 
     def on_scan_rejected(self, message: ScanRejected) -> None:
-        self.reject(message.rejected)
+        self.scans_win.reject(message.rejected)
 
     def on_gate_screen_wedge_entered(self, message: GateScreen.WedgeEntered) -> None:
-        typed = message.event
-        scanner = self.config.scanner
-        result = parse_scan(typed.text.encode(), scanner.id_pattern, scanner.max_line, method=typed.method)
-        if isinstance(result, Scanned):
-            self.admit(result)
-        else:
-            self.reject(result)
+        self.scans_win.typed(message.event.text, message.event.method)
 
-    def admit(self, scanned: Scanned) -> None:
-        """Decide and record durably, then show; a store failure shows an alarm and no verdict.
-
-        While the roster loads the scan is held (and shown as waiting) until it is in.
-        """
-        if self.gate.roster_loading:
-            self._held.append(scanned)
-            self.gate.show_waiting()
-            return
-        try:
-            outcome = self.station.scan(scanned.person_id, scanned.method)
-        except StoreFullError:
-            self._not_recorded(f"{both('store.full')}\n{both('gate.not_recorded')}")
-            return
-        except (StoreError, OSError) as exc:
-            self._not_recorded(f"{both('gate.store_error', error=exc)}\n{both('gate.not_recorded')}")
-            return
-        self._refresh_sync()
-        self.gate.show_outcome(outcome, scanned.person_id, self._today_counts() or self.gate.counts)
-        if outcome.decision is not None and outcome.decision.verdict is not Verdict.ADMITTED:
-            self.bell()
-
-    def reject(self, rejected: Rejected) -> None:
-        """Garbage from a scanner: shown, and audited (never the raw bytes)."""
-        self.gate.show_rejected(rejected)
-        self.bell()
-        detail = f"{rejected.reason} method={rejected.method} len={rejected.length} {rejected.shown}"
-        try:
-            self.station.store.audit("scan_rejected", detail, iso(self.clock.now()))
-        except (StoreError, OSError) as exc:
-            self.gate.show_banner(both("gate.store_error", error=exc), alarm=True)
-
-    def _not_recorded(self, text: str) -> None:
-        self.gate.show_not_recorded(text)
-        self.bell()
+    async def on_event(self, event: events.Event) -> None:
+        """Keys typed over a staff screen or dialog go through `ScansWin` first: a wedge burst is a scan."""
+        if isinstance(event, events.Key) and not event.is_forwarded and self.scans_win.covered:
+            if await self.scans_win.held_back(event):
+                return
+        await super().on_event(event)
 
     # -- statuses --------------------------------------------------------------------------------------
 
@@ -274,42 +244,19 @@ class KioskApp(App[int], inherit_bindings=False):
 
     def on_sync_status_changed(self, message: SyncStatusChanged) -> None:
         self.station.online = message.status.online
-        self.gate.sync = self._sync_view(message.status)
+        self.gate.sync = self.status.sync_view(message.status)
         self.gate.redraw()
 
     def on_notices_refreshed(self, message: NoticesRefreshed) -> None:
         self.notice_area.show(message.notices, message.stale)
 
-    def _today_counts(self) -> DayCounts | None:
-        """Today's counts from the store's running tally; None until `load_today` has built it off this thread."""
-        if not self._counts_ready:
-            return None
-        return self.station.store.counts(self.clock.now().date().isoformat())
-
-    def _gate_notices(self) -> list[Notice]:
-        """The newest notices the gate may show: the allowlist is checked again as they are drawn."""
-        return showable(self.notices.all(), self.config.notices.allowed_domains)[:NOTICES_SHOWN]
-
-    def _stale(self) -> str | None:
-        """Notices can only go stale when a center sends them."""
-        if not self.sync_configured:
-            return None
-        return stale_since(self.notices.last_refresh, self.clock.now(), self.config.notices.stale_after)
-
     def _show_warnings(self) -> None:
-        warnings = [*self.station.store.warnings, *self.station.roster.warnings, *self.notices.warnings]
-        if warnings:
+        if warnings := self.status.warnings():
             self.gate.show_banner("\n".join(warnings))
 
     def _refresh_sync(self) -> None:
         if self.syncer is None:
-            self.gate.sync = self._sync_view(None)
-
-    def _sync_view(self, status: SyncStatus | None) -> SyncView:
-        if status is not None:
-            return SyncView(status.online, status.pending, status.oldest_pending, configured=True)
-        store = self.station.store
-        return SyncView(False, store.unsynced_count(), store.oldest_unsynced_at(), configured=self.sync_configured)
+            self.gate.sync = self.status.sync_view(None)
 
     # -- actions (function keys on the gate screen) ----------------------------------------------------
 
@@ -323,64 +270,25 @@ class KioskApp(App[int], inherit_bindings=False):
         self.notice_area.language = self.language
 
     def action_staff(self, name: str) -> None:
-        """Open a staff screen; without an open shift, the duty login comes first."""
-        if self.station.shift is not None:
-            screen = staff_screen(
-                name, self.station, self.language, self.notices, self.config.notices.allowed_domains,
-                self.clock.now, self.config.data_dir / "handover",
-            )
-            self.push_screen(screen, self._staff_done)
-            return
+        self.desk.language = self.language
+        self.desk.open(name)
 
-        def then(shift: Shift | None) -> None:
-            self._shift_opened(shift)
-            if shift is not None:
-                self.action_staff(name)
+    def action_duty_menu(self) -> None:
+        self.desk.language = self.language
+        self.desk.duty_menu()
 
-        from screens.duty import DutyLoginDialog
+    def _staff_recorded(self, outcome: Outcome) -> None:
+        """A staff screen recorded an entry: shown like a scan."""
+        assert outcome.entry is not None
+        self.scans_win.show_outcome(Decided(outcome, outcome.entry.person_id))
 
-        self.push_screen(DutyLoginDialog(self.station, self.language), then)
-
-    def _staff_done(self, outcome: object) -> None:
-        """A staff screen closed: an outcome is shown like a scan; notices or the shift may have changed."""
-        if not isinstance(outcome, Outcome) or outcome.entry is None:
-            self.notice_area.show(self._gate_notices(), self._stale())
-            self.gate.redraw()
-            return
-        self._refresh_sync()
-        self.gate.show_outcome(outcome, outcome.entry.person_id, self._today_counts() or self.gate.counts)
-        if outcome.entry.verdict is not Verdict.ADMITTED:
-            self.bell()
+    def _staff_closed(self) -> None:
+        """Notices, the shift or a pending reading may have changed."""
+        self.notice_area.show(self.status.gate_notices(NOTICES_SHOWN), self.status.stale())
+        self.gate.redraw()
 
     def action_extra_key(self, index: int) -> None:
         self.run_extra_key(self.extra_keys[index])
-
-    def action_duty_menu(self) -> None:
-        from screens.duty import DutyMenuDialog
-
-        self.push_screen(DutyMenuDialog(self.station.shift is not None, self.language), self._duty_chosen)
-
-    def _duty_chosen(self, choice: str | None) -> None:
-        from screens.duty import DutyLoginDialog, ExitDialog
-
-        if choice == "open":
-            self.push_screen(DutyLoginDialog(self.station, self.language), self._shift_opened)
-        elif choice == "close" and self.station.shift is not None:
-            name = self.station.shift.name
-            self.station.close_shift()
-            self.notify(both("duty.closed", name=name))
-            self.gate.redraw()
-        elif choice == "exit":
-            self.push_screen(ExitDialog(self.station, self.language), self._exit_confirmed)
-
-    def _shift_opened(self, shift: Shift | None) -> None:
-        if shift is not None:
-            self.notify(both("duty.opened", name=shift.name))
-        self.gate.redraw()
-
-    def _exit_confirmed(self, confirmed: bool | None) -> None:
-        if confirmed:
-            self.exit(0)
 
 
 def _reader_from_config(config: Config) -> ReaderFactory:
@@ -388,23 +296,3 @@ def _reader_from_config(config: Config) -> ReaderFactory:
         return SerialReader.from_config(config.scanner, **callbacks)
 
     return build
-
-
-def build_app(config: Config, clock: Clock | None = None, reader_factory: ReaderFactory | None = None) -> KioskApp:
-    """Open the stores in the config's data directory, build the Station and the App (and the syncer if set)."""
-    clock = clock or SystemClock()
-    data_dir = config.data_dir
-    store = EntryStore(data_dir, load=False)  # both loaded by the app after its first paint
-    roster = RosterStore(data_dir, load=False)
-    notices = NoticeStore(data_dir)
-    station = Station(config, store, roster, clock)
-    syncer_factory = None
-    if config.center.url:
-
-        def syncer_factory() -> Syncer:
-            from kiosk.station.sync import syncer_from_config
-
-            return syncer_from_config(config, store, roster, notices, clock=clock.now)
-
-    return KioskApp(config, station, notices, clock, reader_factory=reader_factory, syncer_factory=syncer_factory)
-

@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from kiosk.domain.i18n import Language, t
-from kiosk.station.station import LoginError, Shift, Station
+from kiosk.station.station import LoginError, PinWait, Shift, Station
 
 _DIALOG_BINDINGS: list[BindingType] = [
     Binding("escape", "cancel", show=False),
@@ -64,7 +64,7 @@ class DutyLoginDialog(ModalScreen[Shift | None], inherit_bindings=False):
         pin = self.query_one("#pin", Input)
         try:
             shift = self.station.open_shift(self.query_one("#staff-id", Input).value, pin.value)
-        except LoginError as exc:  # audited by the station
+        except (LoginError, PinWait) as exc:  # audited by the station
             pin.value = ""
             self.query_one("#error", Static).update(str(exc))
             return
@@ -91,7 +91,13 @@ class ExitDialog(ModalScreen[bool], inherit_bindings=False):
             yield Button(t("duty.cancel", lang), id="cancel")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        if self.station.check_pin(event.value, action="exit"):
+        try:
+            right = self.station.check_pin(event.value, action="exit")
+        except PinWait as exc:
+            event.input.value = ""
+            self.query_one("#error", Static).update(str(exc))
+            return
+        if right:
             self.dismiss(True)
             return
         event.input.value = ""

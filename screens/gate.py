@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import ClassVar
 
@@ -23,34 +23,22 @@ from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Static
 
 from kiosk.domain.i18n import Language, t
-from kiosk.domain.models import DayCounts, Direction, Entry, Verdict
+from kiosk.domain.models import DayCounts, Direction, Entry
 from kiosk.domain.privacy import mask_id, mask_name
+from kiosk.station.gate_status import SyncView
 from kiosk.station.scanner import KeyboardWedge, Rejected, ScannerStatus, WedgeEvent
 from kiosk.station.station import Outcome, Station
+from screens.widgets.verdict import SYMBOLS, VerdictPanel, VerdictView, verdict_view
 
-SYMBOLS = {Verdict.ADMITTED: "✔", Verdict.DENIED: "✘", Verdict.REFERRED: "✚"}
 RECENT = 5
 """Entries listed under the verdict."""
 NARROW = 100
 """Below this many columns the notice column gives way to the verdict."""
-_LOOKS = ("-admitted", "-denied", "-referred", "-duplicate", "-rejected", "-idle", "-waiting")
-
-
-@dataclass(frozen=True)
-class SyncView:
-    """What the sync line shows."""
-
-    online: bool
-    pending: int
-    """Entries waiting for the center."""
-    oldest_pending: str | None
-    """Capture time (ISO) of the oldest waiting entry."""
-    configured: bool
-    """Whether a center is configured at all."""
 
 
 class GateScreen(Screen[None], inherit_bindings=False):
@@ -100,7 +88,11 @@ class GateScreen(Screen[None], inherit_bindings=False):
         self.banner: tuple[str, bool] | None = None
         """The warning shown across the screen, and whether it is an alarm (red)."""
         self.now = station.clock.now()
-        self._verdict: tuple[str, Outcome | Rejected | None, str] = ("-idle", None, "")
+        self.verdict_seconds = station.config.ui.verdict_seconds
+        """How long a verdict stays before the prompt comes back."""
+        self._verdict: tuple[Outcome | Rejected | str | None, str] = (None, "")
+        """What the verdict panel shows: an outcome, a rejected scan, "waiting" or None (the prompt); the ID."""
+        self._verdict_timer: Timer | None = None
         self._wedge = KeyboardWedge(max_length=station.config.scanner.max_line)
         self._composed = False
 
@@ -114,15 +106,12 @@ class GateScreen(Screen[None], inherit_bindings=False):
         with Horizontal(id="links"):
             yield Static(id="scanner", markup=False)
             yield Static(id="roster", markup=False)
+            yield Static(id="pending", markup=False)
             yield Static(id="sync", markup=False)
         yield Static(id="banner", markup=False)
         with Horizontal(id="body"):
             with Vertical(id="main"):
-                with Vertical(id="verdict", classes="-idle"):
-                    yield Static(id="verdict-main", markup=False)
-                    yield Static(id="verdict-reason", markup=False)
-                    yield Static(id="verdict-other", markup=False)
-                    yield Static(id="verdict-person", markup=False)
+                yield VerdictPanel(self.verdict_view(), id="verdict", classes="-idle")
                 yield Static(id="recent-title", markup=False)
                 yield Static(id="recent", markup=False)
                 yield Static(id="counts", markup=False)
@@ -146,8 +135,9 @@ class GateScreen(Screen[None], inherit_bindings=False):
     def active_bindings(self) -> dict[str, ActiveBinding]:
         """The footer's labels in the current language (binding descriptions are catalog keys)."""
         return {
-            key: active._replace(binding=replace(active.binding, description=t(active.binding.description,
-                                                                                self.language)))
+            key: active._replace(
+                binding=replace(active.binding, description=t(active.binding.description, self.language))
+            )
             for key, active in super().active_bindings.items()
         }
 
@@ -165,25 +155,47 @@ class GateScreen(Screen[None], inherit_bindings=False):
     # -- what the app tells the screen -----------------------------------------------------------------
 
     def show_outcome(self, outcome: Outcome, person_id: str, counts: DayCounts) -> None:
-        """A scan was decided and (unless a duplicate) durably recorded."""
-        look = "-duplicate" if outcome.duplicate or outcome.decision is None else f"-{outcome.decision.verdict}"
-        self._verdict = (look, outcome, person_id)
+        """A scan was decided and (unless a duplicate) durably recorded: only what changed is redrawn."""
+        self._set_verdict(outcome, person_id)
         if outcome.entry is not None:
             kept = [e for e in self.recent if e.entry_id != outcome.entry.entry_id]  # an amended entry moves up
             self.recent = deque([outcome.entry, *kept[: RECENT - 1]], maxlen=RECENT)
-        self.counts = counts
+            self._draw_recent()
+        if counts != self.counts:
+            self.counts = counts
+            self._draw_counts()
+        self._draw_pending()
+        if self._drawable:
+            self._draw_sync()
         if self.banner and self.banner[1]:
             self.banner = None  # recording works again
-        self.redraw()
+            self._draw_banner()
 
     def show_waiting(self) -> None:
         """A scan was read while the roster loads: it is held, and decided when the roster is in."""
-        self._verdict = ("-waiting", None, "")
-        self.redraw()
+        self._set_verdict("waiting", "")
 
     def show_rejected(self, rejected: Rejected) -> None:
-        self._verdict = ("-rejected", rejected, "")
-        self.redraw()
+        self._set_verdict(rejected, "")
+
+    def verdict_view(self) -> VerdictView:
+        """What the verdict panel shows now (the app draws the same over staff screens)."""
+        return verdict_view(*self._verdict, self.language)
+
+    def _set_verdict(self, shown: Outcome | Rejected | str | None, person_id: str) -> None:
+        """Show a verdict now, replacing the last one, for `verdict_seconds` (held scans wait as long as needed)."""
+        self._verdict = (shown, person_id)
+        if self._verdict_timer is not None:
+            self._verdict_timer.stop()
+            self._verdict_timer = None
+        if shown is not None and shown != "waiting" and self._drawable:
+            self._verdict_timer = self.set_timer(self.verdict_seconds, self._verdict_expired)
+        self._draw_verdict()
+
+    def _verdict_expired(self) -> None:
+        self._verdict_timer = None
+        self._verdict = (None, "")
+        self._draw_verdict()
 
     def show_banner(self, text: str, alarm: bool = False) -> None:
         """A warning (store damage repaired, a failed task) or, with `alarm`, a red alarm; until replaced."""
@@ -192,7 +204,7 @@ class GateScreen(Screen[None], inherit_bindings=False):
 
     def show_not_recorded(self, text: str) -> None:
         """A scan could not be recorded: no verdict is shown as recorded, only the alarm."""
-        self._verdict = ("-rejected", None, "")
+        self._set_verdict(None, "")
         self.show_banner(text, alarm=True)
 
     def set_counts(self, counts: DayCounts, recent: Iterable[Entry]) -> None:
@@ -213,25 +225,19 @@ class GateScreen(Screen[None], inherit_bindings=False):
             self._draw_status()
 
     def redraw(self) -> None:
+        """Everything (language, direction, statuses); a scan redraws only what it changed (`show_outcome`)."""
         if not self._drawable:
             return
-        lang = self.language
         config = self.station.config.station
         self.query_one("#station", Static).update(f"{config.name} · {config.campus}")
         self.query_one("#clock", Static).update(self.now.strftime("%Y-%m-%d %H:%M:%S"))
         self._draw_status()
-        banner = self.query_one("#banner", Static)
-        banner.display = self.banner is not None
-        banner.set_class(self.banner is not None and self.banner[1], "-alarm")
-        banner.update(self.banner[0] if self.banner else "")
+        self._draw_pending()
+        self._draw_banner()
         self._draw_verdict()
-        self.query_one("#recent-title", Static).update(t("gate.recent", lang))
-        self.query_one("#recent", Static).update("\n".join(self._recent_line(e) for e in self.recent))
-        counts = self.counts
-        self.query_one("#counts", Static).update(
-            t("gate.counts", lang, entered=counts.entered, left=counts.left, denied=counts.denied,
-              referred=counts.referred)
-        )
+        self.query_one("#recent-title", Static).update(t("gate.recent", self.language))
+        self._draw_recent()
+        self._draw_counts()
 
     # -- drawing ---------------------------------------------------------------------------------------
 
@@ -251,7 +257,13 @@ class GateScreen(Screen[None], inherit_bindings=False):
         roster = self.query_one("#roster", Static)
         roster.display = self.roster_loading
         roster.update(t("gate.loading", lang) if self.roster_loading else "")
-        self.query_one("#sync", Static).update(self._sync_text())
+        self._draw_sync()
+
+    def _draw_sync(self) -> None:
+        """The sync line: offline is a warning like the others; a scan changes what waits."""
+        sync = self.query_one("#sync", Static)
+        sync.update(self._sync_text())
+        sync.set_class(self.sync is not None and self.sync.configured and not self.sync.online, "-warning")
 
     def _sync_text(self) -> str:
         sync, lang = self.sync, self.language
@@ -274,48 +286,49 @@ class GateScreen(Screen[None], inherit_bindings=False):
                 return t(f"gate.age.{unit}", self.language, n=seconds // size)
         return t("gate.age.seconds", self.language, n=seconds)
 
+    def _draw_banner(self) -> None:
+        if not self._drawable:
+            return
+        banner = self.query_one("#banner", Static)
+        banner.display = self.banner is not None
+        banner.set_class(self.banner is not None and self.banner[1], "-alarm")
+        banner.update(self.banner[0] if self.banner else "")
+
     def _draw_verdict(self) -> None:
-        look, shown, person_id = self._verdict
-        panel = self.query_one("#verdict", Vertical)
-        for name in _LOOKS:
-            panel.set_class(name == look, name)
-        main, reason, other, person = self._verdict_lines(look, shown, person_id)
-        self.query_one("#verdict-main", Static).update(main)
-        self.query_one("#verdict-reason", Static).update(reason)
-        self.query_one("#verdict-other", Static).update(other)
-        self.query_one("#verdict-person", Static).update(person)
+        if self._drawable:
+            self.query_one("#verdict", VerdictPanel).show(self.verdict_view())
 
-    def _verdict_lines(
-        self, look: str, shown: Outcome | Rejected | None, person_id: str
-    ) -> tuple[str, str, str, str]:
-        lang: Language = self.language
-        other: Language = "en" if lang == "zh" else "zh"
-        if look == "-waiting":
-            return "…  " + t("gate.loading", lang), t("gate.loading", other), "", ""
-        if isinstance(shown, Rejected):
-            return "⚠  " + t("scan.rejected", lang), shown.message(lang), shown.message(other), ""
-        if shown is None:
-            return t("scan.prompt", lang), t("scan.prompt", other), "", ""
-        if shown.duplicate or shown.decision is None:
-            return ("↻  " + t("verdict.duplicate", lang), t("verdict.duplicate", other), "",
-                    mask_id(person_id))
-        decision = shown.decision
-        verdict = decision.verdict
-        reasons = [f"reason.{r}" for r in decision.reasons]
-        if shown.needs_remeasure:
-            reasons.append("gate.remeasure")
+    def _draw_recent(self) -> None:
+        if self._drawable:
+            self.query_one("#recent", Static).update("\n".join(self._recent_line(e) for e in self.recent))
 
-        def say(language: Language) -> str:
-            return ";".join(t(key, language) for key in reasons) if language == "zh" else "; ".join(
-                t(key, language) for key in reasons)
+    def _draw_counts(self) -> None:
+        if not self._drawable:
+            return
+        counts = self.counts
+        self.query_one("#counts", Static).update(
+            t(
+                "gate.counts",
+                self.language,
+                entered=counts.entered,
+                left=counts.left,
+                denied=counts.denied,
+                referred=counts.referred,
+            )
+        )
 
-        main = f"{SYMBOLS[verdict]}  {t(f'verdict.{verdict}', lang)}"
-        beneath = f"{t(f'verdict.{verdict}', other)} · {say(other)}"
-        entry = shown.entry
-        who = f"{mask_name(entry.name)}  {mask_id(entry.person_id)}".strip() if entry else mask_id(person_id)
-        return main, say(lang), beneath, who
+    def _draw_pending(self) -> None:
+        """A reading taken before the scan waits for the next person: the gate says so."""
+        if not self._drawable:
+            return
+        pending = self.station.pending_reading
+        widget = self.query_one("#pending", Static)
+        widget.display = pending is not None
+        widget.update(t("gate.pending_reading", self.language, celsius=f"{pending.celsius:.1f}") if pending else "")
 
     def _recent_line(self, entry: Entry) -> str:
         direction = t(f"gate.direction.{entry.direction}", self.language)
-        return (f"{entry.captured_at[11:19]} {direction} {SYMBOLS[entry.verdict]} "
-                f"{mask_name(entry.name)} {mask_id(entry.person_id)}")
+        return (
+            f"{entry.captured_at[11:19]} {direction} {SYMBOLS[entry.verdict]} "
+            f"{mask_name(entry.name)} {mask_id(entry.person_id)}"
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -54,14 +55,31 @@ class HandoverScreen(Screen[Handover | None]):
             self.query_one("#export", Button).disabled = True
             self.query_one("#close-shift", Button).disabled = True
             return
-        self.show(self.station.handover())
+        self.query_one("#summary", Static).update(t("handover.loading", self.language))
+        self.load()
+
+    @work(thread=True, exclusive=True, group="handover", exit_on_error=False)
+    def load(self) -> None:
+        """The shift's entries are read off the UI thread (a busy shift is tens of thousands)."""
+        summary = self.station.handover()
+        self.app.call_from_thread(self._loaded, summary)
+
+    def _loaded(self, summary: Handover) -> None:
+        if self.is_attached:
+            self.show(summary)
 
     def show(self, summary: Handover) -> None:
         lang = self.language
         shift = summary.shift
         lines = [
-            t("handover.shift", lang, name=shift.name, staff=shift.staff_id,
-              opened=f"{shift.opened_at:%H:%M}", now=f"{summary.closed_at:%H:%M}"),
+            t(
+                "handover.shift",
+                lang,
+                name=shift.name,
+                staff=shift.staff_id,
+                opened=f"{shift.opened_at:%H:%M}",
+                now=f"{summary.closed_at:%H:%M}",
+            ),
             "   ".join(f"{t(f'officer.verdict.{v}', lang)} {summary.counts[v]}" for v in Verdict)
             + f"   {t('stats.total', lang)} {len(summary.entries)}",
             f"{t('stats.entered', lang)} {summary.entered}   {t('stats.left', lang)} {summary.left}",
@@ -82,8 +100,14 @@ class HandoverScreen(Screen[Handover | None]):
         lang = self.language
         reasons = ", ".join(t(f"reason.{r}", lang) for r in entry.reasons)
         readings = " → ".join(f"{r.celsius:.1f}" for r in entry.readings)
-        parts = (entry.captured_at[11:19], mask_name(entry.name), mask_id(entry.person_id),
-                 t(f"officer.verdict.{entry.verdict}", lang), readings, reasons)
+        parts = (
+            entry.captured_at[11:19],
+            mask_name(entry.name),
+            mask_id(entry.person_id),
+            t(f"officer.verdict.{entry.verdict}", lang),
+            readings,
+            reasons,
+        )
         return "  ".join(p for p in parts if p)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -96,16 +120,25 @@ class HandoverScreen(Screen[Handover | None]):
             case _:
                 self.action_close()
 
+    @work(thread=True, exclusive=True, group="handover", exit_on_error=False)
     def export(self) -> None:
-        status = self.query_one("#status", Static)
+        """Written off the UI thread; the summary shown is refreshed with what was written."""
         try:
             summary = self.station.handover()
             path = export_handover(summary, self.export_dir, self.language)
         except (OSError, LoginError) as exc:
-            status.update(both("handover.export_failed", error=exc))
-            status.set_classes("-error")
+            self.app.call_from_thread(self._export_failed, exc)
             return
+        self.app.call_from_thread(self._exported, summary, path)
+
+    def _export_failed(self, error: Exception) -> None:
+        status = self.query_one("#status", Static)
+        status.update(both("handover.export_failed", error=error))
+        status.set_classes("-error")
+
+    def _exported(self, summary: Handover, path: Path) -> None:
         self.show(summary)
+        status = self.query_one("#status", Static)
         status.update(t("handover.exported", self.language, path=path))
         status.set_classes("")
 

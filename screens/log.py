@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -21,7 +22,8 @@ def matching(entries: list[Entry], verdict: str, direction: str, text: str) -> l
     """Entries with the verdict and direction chosen ("" for any) whose ID or name contains `text`."""
     needle = text.strip().casefold()
     return [
-        e for e in entries
+        e
+        for e in entries
         if (not verdict or e.verdict == verdict)
         and (not direction or e.direction == direction)
         and (not needle or needle in e.person_id.casefold() or needle in e.name.casefold())
@@ -54,16 +56,20 @@ class EntryLogScreen(UnmaskingScreen[None]):
             yield Input(placeholder=t("log.search", lang), max_length=32, id="search")
             yield Select(
                 [(t("log.all_verdicts", lang), ""), *((t(f"officer.verdict.{v}", lang), str(v)) for v in Verdict)],
-                value="", allow_blank=False, id="verdict",
+                value="",
+                allow_blank=False,
+                id="verdict",
             )
             yield Select(
                 [(t("log.all_directions", lang), ""), *((t(f"officer.dir.{d}", lang), str(d)) for d in Direction)],
-                value="", allow_blank=False, id="direction",
+                value="",
+                allow_blank=False,
+                id="direction",
             )
         yield DataTable(cursor_type="row", zebra_stripes=True, id="entries")
+        yield Static("", id="page")  # its own line: with it the buttons did not fit 80 columns
         with Horizontal(id="pager"):
             yield Button(t("log.prev", lang), id="prev")
-            yield Static("", id="page")
             yield Button(t("log.next", lang), id="next")
             yield Button(t("officer.unmask", lang), id="unmask")
             yield Button(t("officer.close", lang), id="close")
@@ -72,7 +78,18 @@ class EntryLogScreen(UnmaskingScreen[None]):
         table = self.query_one(DataTable)
         for column in COLUMNS:
             table.add_column(t(f"log.col.{column}", self.language), key=column)
-        self.entries = list(reversed(self.station.store.entries_of_day(self.day)))
+        self.load_entries()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load_entries(self) -> None:
+        """Today's entries, read off the UI thread (a busy day is tens of thousands): scans never wait for it."""
+        entries = list(reversed(self.station.store.entries_of_day(self.day)))
+        self.app.call_from_thread(self._loaded, entries)
+
+    def _loaded(self, entries: list[Entry]) -> None:
+        if not self.is_attached:
+            return
+        self.entries = entries
         self.refilter()
 
     def refilter(self) -> None:
@@ -89,7 +106,7 @@ class EntryLogScreen(UnmaskingScreen[None]):
     def show_page(self) -> None:
         table = self.query_one(DataTable)
         table.clear()
-        for entry in self.shown[self.page * PAGE:(self.page + 1) * PAGE]:
+        for entry in self.shown[self.page * PAGE : (self.page + 1) * PAGE]:
             table.add_row(*self._row(entry), key=entry.entry_id)
         text = t("log.page", self.language, page=self.page + 1, pages=self.pages, count=len(self.shown))
         self.query_one("#page", Static).update(text)

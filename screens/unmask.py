@@ -13,7 +13,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from kiosk.domain.i18n import Language, both, t
 from kiosk.domain.privacy import mask_id, mask_name
-from kiosk.station.station import Station
+from kiosk.station.station import PinWait, Station
 
 
 class UnmaskDialog(ModalScreen[bool]):
@@ -35,7 +35,13 @@ class UnmaskDialog(ModalScreen[bool]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        if self.station.check_pin(event.value, action="unmask"):
+        try:
+            right = self.station.check_pin(event.value, action="unmask")
+        except PinWait as exc:
+            event.input.clear()
+            self.query_one("#message", Static).update(str(exc))
+            return
+        if right:
             self.dismiss(True)
             return
         event.input.clear()

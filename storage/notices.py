@@ -9,14 +9,14 @@ from typing import Any
 
 from kiosk.domain.models import Notice
 from kiosk.domain.notices import RefusedNotice
-from storage.files import AtomicJSONStorage, CorruptFileError, ensure_private_dir, move_aside
+from storage.files import AtomicJSONStorage, CorruptFileError, ensure_store_dir, move_aside
 
 
 class NoticeStore:
     """Notices, newest first, and when they were last refreshed from the center. Thread-safe."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.path = ensure_private_dir(Path(data_dir)) / "notices.json"
+        self.path = ensure_store_dir(Path(data_dir)) / "notices.json"
         self.warnings: list[str] = []
         self._mutex = threading.Lock()
 

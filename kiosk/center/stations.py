@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from kiosk.center.db import Database, stations, utc_now
 
@@ -18,9 +18,11 @@ def heartbeat(
     version: str,
     refused_notices: Sequence[str] = (),
 ) -> datetime:
-    """Record that the station is alive, how much it still has to send and which notices it refuses to show;
+    """Record that the station is alive, how much it still has to send, how far its clock is from the center's,
+    and which notices it refuses to show;
     returns the center's time (naive UTC)."""
     now = utc_now()
+    offset = (clock - now.replace(tzinfo=UTC)).total_seconds()
     with db.write() as conn:
         conn.execute(
             stations.update()
@@ -31,6 +33,7 @@ def heartbeat(
                 pending_reported=pending,
                 oldest_pending=oldest.isoformat() if oldest is not None else None,
                 app_version=version,
+                clock_offset=offset,
                 refused_notices=json.dumps(list(refused_notices)),
             )
         )

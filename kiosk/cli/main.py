@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeAlias
 
 from kiosk.domain.config import Config, ConfigError, load_config
+from kiosk.domain.i18n import both
 
 DEFAULT_CONFIG = Path("kiosk.toml")
 
@@ -33,15 +34,30 @@ def load(args: argparse.Namespace) -> Config:
     return Config()
 
 
+def duty_missing(config: Config) -> str | None:
+    """The bilingual refusal for a config without duty staff (nobody could log in or leave), or None."""
+    if config.security.duty:
+        return None
+    return both("config.no_duty", path=config.path or "默认配置 / embedded defaults")
+
+
 def _check_config(args: argparse.Namespace) -> int:
+    from kiosk.domain.pins import SAMPLE_PIN, verify_pin
+
     config = load(args)
+    if refusal := duty_missing(config):
+        print(refusal, file=sys.stderr)
+        return EXIT_FAILURE
+    for staff in config.security.duty:
+        if verify_pin(SAMPLE_PIN, staff.pin_hash):
+            print(both("config.sample_pin", staff=staff.staff_id))
     where = config.path or "默认配置 / embedded defaults"
     print(f"配置正确 / configuration OK: {where} (station {config.station.id}, data {config.data_dir})")
     return EXIT_OK
 
 
 def _hash_pin(args: argparse.Namespace) -> int:
-    from kiosk.domain.pins import hash_pin
+    from kiosk.domain.pins import MIN_PIN_LENGTH, hash_pin
 
     if args.stdin:
         pin = sys.stdin.readline().strip()
@@ -50,8 +66,8 @@ def _hash_pin(args: argparse.Namespace) -> int:
         if getpass.getpass("再输一次 / again: ") != pin:
             print("两次输入不一致 / the PINs differ", file=sys.stderr)
             return EXIT_FAILURE
-    if not (pin.isdigit() and 4 <= len(pin) <= 12):
-        print("PIN 应为 4-12 位数字 / a PIN is 4 to 12 digits", file=sys.stderr)
+    if not (pin.isdigit() and MIN_PIN_LENGTH <= len(pin) <= 12):
+        print(f"PIN 应为 {MIN_PIN_LENGTH}-12 位数字 / a PIN is {MIN_PIN_LENGTH} to 12 digits", file=sys.stderr)
         return EXIT_USAGE
     print(hash_pin(pin))
     return EXIT_OK
@@ -61,6 +77,7 @@ COMMAND_MODULES = {
     "roster": "kiosk.cli.data",
     "export": "kiosk.cli.data",
     "purge": "kiosk.cli.data",
+    "store": "kiosk.cli.data",
     "sync": "kiosk.cli.sync",
     "center": "kiosk.cli.center",
     "notices": "kiosk.cli.notice",

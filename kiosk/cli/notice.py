@@ -29,7 +29,12 @@ def _add(args: argparse.Namespace) -> int:
     config = load(args)
     try:
         notice = make_local_notice(
-            args.title, args.url, args.title_en, config.notices.allowed_domains, SystemClock().now(), args.source
+            args.title,
+            args.url,
+            args.title_en,
+            config.notices.allowed_domains,
+            SystemClock(config.station.zone).now(),
+            args.source,
         )
         NoticeStore(config.data_dir).add(notice)
     except (NoticeRefused, StoreError) as exc:
@@ -52,7 +57,7 @@ def _list(args: argparse.Namespace) -> int:
     for warning in store.warnings:
         print(warning, file=sys.stderr)
     if config.center.url:
-        stale = stale_since(last_refresh, SystemClock().now(), config.notices.stale_after)
+        stale = stale_since(last_refresh, SystemClock(config.station.zone).now(), config.notices.stale_after)
         if stale:
             print(stale)
     if not notices:

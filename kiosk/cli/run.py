@@ -5,9 +5,16 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
-from kiosk.cli.main import EXIT_FAILURE, EXIT_USAGE, Subcommands, add_command, load
+from kiosk.cli.main import EXIT_FAILURE, EXIT_USAGE, Subcommands, add_command, duty_missing, load
 from kiosk.domain.i18n import both
+
+if TYPE_CHECKING:
+    from kiosk.app import KioskApp, ReaderFactory
+    from kiosk.domain.clock import Clock
+    from kiosk.domain.config import Config
+    from kiosk.station.sync import Syncer
 
 
 def register(sub: Subcommands) -> None:
@@ -21,7 +28,9 @@ def _run(args: argparse.Namespace) -> int:
         print(both("run.allow_signals"), file=sys.stderr)
         return EXIT_USAGE
     config = load(args)
-    from kiosk.app import build_app
+    if refusal := duty_missing(config):
+        print(refusal, file=sys.stderr)
+        return EXIT_FAILURE
     from storage.files import StoreError
 
     try:
@@ -31,3 +40,29 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
     app.run()
     return app.return_code or 0
+
+
+def build_app(config: Config, clock: Clock | None = None, reader_factory: ReaderFactory | None = None) -> KioskApp:
+    """Open the stores in the config's data directory, build the Station and the App (and the syncer if set)."""
+    from kiosk.app import KioskApp
+    from kiosk.domain.clock import SystemClock
+    from kiosk.station.station import Station
+    from storage.entries import EntryStore
+    from storage.notices import NoticeStore
+    from storage.roster import RosterStore
+
+    clock = clock or SystemClock(config.station.zone)
+    data_dir = config.data_dir
+    store = EntryStore(data_dir, load=False)  # both loaded by the app after its first paint
+    roster = RosterStore(data_dir, load=False)
+    notices = NoticeStore(data_dir)
+    station = Station(config, store, roster, clock)
+    syncer_factory = None
+    if config.center.url:
+
+        def syncer_factory() -> Syncer:
+            from kiosk.station.sync import syncer_from_config
+
+            return syncer_from_config(config, store, roster, notices, clock=clock.now)
+
+    return KioskApp(config, station, notices, clock, reader_factory=reader_factory, syncer_factory=syncer_factory)

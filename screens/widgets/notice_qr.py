@@ -122,6 +122,8 @@ class NoticeQR(Widget):
             self._show_current()
 
     def _show_current(self) -> None:
+        if not self.query("#notice-stale"):
+            return  # not composed yet (a staff dialog closed within the first paint): on_mount draws it
         stale = self.query_one("#notice-stale", Static)
         stale.update(self._stale or "")
         stale.set_class(bool(self._stale), "-stale")

@@ -73,7 +73,7 @@ def test_kiosk_run_in_tmux_takes_serial_and_typed_scans(tmp_path: Path, scanner_
         terminal.wait_for(lambda s: "退出程序" in s, "the duty menu")
         terminal.keys("Tab", "Enter")
         terminal.wait_for(lambda s: "输入值班 PIN" in s, "the exit dialog")
-        terminal.keys(PIN, "Enter")
+        terminal.type_as_person(PIN)
         deadline = time.monotonic() + WAIT
         while not rc_file.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -145,7 +145,7 @@ def test_quitting_does_not_wait_for_a_silent_center(
         terminal.wait_for(lambda s: "退出程序" in s, "the duty menu")
         terminal.keys("Tab", "Enter")
         terminal.wait_for(lambda s: "输入值班 PIN" in s, "the exit dialog")
-        terminal.keys(PIN, "Enter")
+        terminal.type_as_person(PIN)
         # The center's timeout (600 s) is far beyond WAIT: the kiosk exits within WAIT only if quitting does not
         # wait for the hung request. How fast it exits is for a benchmark, not a test.
         deadline = time.monotonic() + WAIT
@@ -161,7 +161,11 @@ def test_the_notice_code_in_a_real_terminal_decodes_to_its_url(tmp_path: Path) -
     """What a phone sees: the gate's QR code read back from tmux's screen (plain text, no colours)."""
     tmux = require_tool("tmux")
     url = "https://news.bnu.edu.cn/zx/ttgz/2020-01-31/letter.html"
-    (tmp_path / "kiosk.toml").write_text('[station]\nid = "tmux-qr"\n[storage]\ndata_dir = "data"\n', encoding="utf-8")
+    (tmp_path / "kiosk.toml").write_text(
+        f'[station]\nid = "tmux-qr"\n[storage]\ndata_dir = "data"\n'
+        f'[[security.duty]]\nstaff_id = "T1001"\nname = "王老师"\npin_hash = "{hash_pin(PIN)}"\n',
+        encoding="utf-8",
+    )
     NoticeStore(tmp_path / "data").add(
         Notice("n1", "致全校党(团)组织和全体党(团)员、干部的一封信", url, "2020-01-31T12:00:00+08:00", "党委宣传部")
     )

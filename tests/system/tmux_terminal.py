@@ -25,6 +25,12 @@ class Terminal:
     def keys(self, *keys: str) -> None:
         subprocess.run([*self.base, "send-keys", *keys], check=True, env=self.env)
 
+    def type_as_person(self, text: str, gap: float = 0.1) -> None:
+        """`text` and Enter, a key at a time with a person's gap (a burst ending in Enter is a wedge scan)."""
+        for key in [*text, "Enter"]:
+            self.keys(key)
+            time.sleep(gap)
+
     def wait_for(self, test: Callable[[str], bool], what: str) -> str:
         deadline = time.monotonic() + self.wait
         while True:

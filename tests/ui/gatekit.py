@@ -52,6 +52,17 @@ def screen_text(app: KioskApp) -> str:
 
 
 
+PERSON_GAP = 0.08
+"""Seconds between a person's keys: a burst faster than 0.05 s per key ending in Enter is a wedge scan."""
+
+
+async def type_as_person(pilot: Pilot, *keys: str) -> None:
+    """Press `keys` with a person's gaps between them (on a staff screen a burst would be taken for a scan)."""
+    for key in keys:
+        await pilot.press(key)
+        await pilot.pause(PERSON_GAP)
+
+
 async def scan(pilot: Pilot, text: str) -> None:
     """Type `text` and Enter at the gate as a keyboard-wedge scanner does: in one burst, like the driver's keys."""
     for character in text:

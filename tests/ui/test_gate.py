@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from gatekit import PIN, STAFF_ID, START, make_app, scan, screen_text, with_duty
+from gatekit import PIN, STAFF_ID, START, make_app, scan, screen_text, type_as_person, with_duty
 from textual.widgets import Input
 
 from kiosk.app import KioskApp
@@ -237,13 +237,11 @@ async def test_leaving_needs_a_right_duty_pin(config: Config, people: tuple[Pers
     app = make_app(config, people)
     async with app.run_test(size=SIZE) as pilot:
         dialog = await exit_dialog(pilot)
-        await pilot.press(*"0000", "enter")
-        await pilot.pause()
+        await type_as_person(pilot, *"0000", "enter")
         assert app.is_running and app.screen is dialog
         assert "PIN 不正确" in screen_text(app)
         assert dialog.query_one("#pin", Input).value == ""
-        await pilot.press(*PIN, "enter")
-        await pilot.pause()
+        await type_as_person(pilot, *PIN, "enter")
     assert app.return_code == 0
     audit = EntryStore(config.data_dir).audit_of_day(TODAY)
     assert [(r["kind"], r["detail"]) for r in audit] == [("pin_refused", "action=exit")], "a wrong PIN is audited"
@@ -257,13 +255,11 @@ async def test_staff_screens_need_a_shift_and_a_wrong_pin_is_refused(
         await pilot.press("f3")
         await pilot.pause()
         assert isinstance(app.screen, DutyLoginDialog)
-        await pilot.press(*STAFF_ID, "enter", *"1111", "enter")
-        await pilot.pause()
+        await type_as_person(pilot, *STAFF_ID, "enter", *"1111", "enter")
         assert "工号或 PIN 不正确" in screen_text(app)
         assert app.station.shift is None
         app.screen.query_one("#staff-id", Input).focus()
-        await pilot.press("enter", *PIN, "enter")
-        await pilot.pause()
+        await type_as_person(pilot, "enter", *PIN, "enter")
         assert isinstance(app.station.shift, Shift)
         assert type(app.screen).__name__ == "ManualEntryScreen"
         await pilot.press("escape")

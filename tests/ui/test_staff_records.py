@@ -94,9 +94,19 @@ async def test_log_filters_by_verdict_direction_and_search(busy_day: Station) ->
         await clear_input(pilot)
         await type_text(pilot, "00024")
         await pilot.pause()
-        assert [row[0] for row in table_rows(app)] == ["12:09:00", "12:08:00", "12:07:00", "12:06:00", "12:05:00",
-                                                       "12:04:00", "12:03:00", "12:02:00", "12:01:00", "12:00:00",
-                                                       "08:24:00"]
+        assert [row[0] for row in table_rows(app)] == [
+            "12:09:00",
+            "12:08:00",
+            "12:07:00",
+            "12:06:00",
+            "12:05:00",
+            "12:04:00",
+            "12:03:00",
+            "12:02:00",
+            "12:01:00",
+            "12:00:00",
+            "08:24:00",
+        ]
 
 
 async def test_log_stays_masked_until_the_right_pin(busy_day: Station) -> None:
@@ -148,8 +158,9 @@ def eventful_shift(station: Station, clock: FrozenClock) -> Station:
     """Admitted, a fever waiting for its re-measure, someone not on the roster, someone under observation."""
     station.scan("T1001")
     clock.advance(60)
-    station.scan("2023000101")
-    station.add_reading(38.1)
+    entry = station.scan("2023000101").entry
+    assert entry is not None
+    station.add_reading(38.1, entry.entry_id)
     clock.advance(60)
     station.scan("20239999")
     clock.advance(60)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from gatekit import PIN as GATE_PIN
-from gatekit import STAFF_ID, make_app, scan, screen_text
+from gatekit import STAFF_ID, make_app, scan, screen_text, type_as_person
 from staffkit import OFFICER, PIN, SIZE, START, TODAY, Host, clear_input, make_station, shown, type_text
 from textual.app import App
 from textual.pilot import Pilot
@@ -226,10 +226,9 @@ async def test_f2_after_a_scan_logs_in_then_records_two_high_readings(
         await pilot.press("f2")
         await pilot.pause()
         assert isinstance(app.screen, DutyLoginDialog)
-        await pilot.press(*STAFF_ID, "enter", *GATE_PIN, "enter")
-        await pilot.pause()
+        await type_as_person(pilot, *STAFF_ID, "enter", *GATE_PIN, "enter")
         assert isinstance(app.screen, TemperatureDialog) and "2023****01" in shown(app, "#target")
-        await pilot.press(*"38.0", "enter", *"38.2", "enter")
+        await type_as_person(pilot, *"38.0", "enter", *"38.2", "enter")
         assert "fever clinic" in shown(app, "#message")
         await pilot.press("escape")
         await pilot.pause()

@@ -13,7 +13,7 @@ from kiosk.domain.config import Config, DutyStaff, RulesConfig, SecurityConfig
 from kiosk.domain.models import Direction, Method, Person, Reading, Reason, Role, Verdict, Visitor
 from kiosk.domain.pins import hash_pin
 from kiosk.domain.rules import RULES_VERSION, Decision
-from kiosk.station.station import Station
+from kiosk.station.station import Outcome, Station
 from storage.entries import EntryStore
 from storage.roster import RosterStore
 
@@ -111,11 +111,17 @@ def test_the_default_window_is_thirty_seconds() -> None:
 # -- a typed reading belongs to the person scanned in the last 120 seconds (READING_WINDOW) -----------
 
 
+def read_now(station: Station, celsius: float) -> Outcome:
+    """A reading as the temperature dialog takes it: bound to whom the station names as its target now."""
+    target = station.reading_target
+    return station.add_reading(celsius, target.entry_id if target else None)
+
+
 def test_a_reading_within_the_window_amends_the_person_just_scanned(station: Station, clock: FrozenClock) -> None:
     scanned = station.scan(ZHANG).entry
     assert scanned is not None
     clock.advance(120)
-    outcome = station.add_reading(38.5)
+    outcome = read_now(station, 38.5)
     assert outcome.entry is not None and outcome.entry.entry_id == scanned.entry_id
     assert outcome.entry.revision == 1 and [r.celsius for r in outcome.entry.readings] == [38.5]
     assert station.pending_reading is None
@@ -126,7 +132,7 @@ def test_a_late_reading_waits_for_the_next_person(station: Station, clock: Froze
     station.scan(ZHANG)
     clock.advance(121)
     assert station.reading_target is None
-    late = station.add_reading(38.5)
+    late = read_now(station, 38.5)
     assert late.entry is None and station.pending_reading is not None
     zhang = station.store.entries_of_day("2026-11-28")[0]
     assert zhang.readings == () and zhang.revision == 0 and zhang.verdict is Verdict.ADMITTED
@@ -139,16 +145,16 @@ def test_a_reading_after_someone_left_waits_for_the_next_person(station: Station
     station.toggle_direction()
     station.scan(ZHANG)
     assert station.reading_target is None
-    assert station.add_reading(38.5).entry is None and station.pending_reading is not None
+    assert read_now(station, 38.5).entry is None and station.pending_reading is not None
 
 
 def test_a_second_high_reading_in_the_window_refers_the_same_person(station: Station, clock: FrozenClock) -> None:
     station.scan(ZHANG)
     clock.advance(30)
-    first = station.add_reading(38.4)
+    first = read_now(station, 38.4)
     assert first.needs_remeasure
     clock.advance(60)  # 90 s after the scan: still the same person
-    second = station.add_reading(38.2)
+    second = read_now(station, 38.2)
     assert second.entry is not None and second.entry.verdict is Verdict.REFERRED and second.entry.revision == 2
 
 
@@ -176,12 +182,12 @@ def test_an_amendment_keeps_the_offline_flag_and_sets_it_when_offline(station: S
     station.online = False
     station.scan(ZHANG)
     station.online = True
-    amended = station.add_reading(36.6).entry
+    amended = read_now(station, 36.6).entry
     assert amended is not None and amended.offline, "captured offline stays offline after an online amendment"
     clock.advance(200)
     station.scan(OUYANG)
     station.online = False
-    later = station.add_reading(36.7).entry
+    later = read_now(station, 36.7).entry
     assert later is not None and later.offline, "amended while offline"
 
 
@@ -210,7 +216,7 @@ def test_a_scan_in_the_other_direction_is_decided_as_leaving(station: Station) -
     outcome = station.scan("2099999999")
     assert outcome.decision == Decision(Verdict.ADMITTED, (Reason.LEAVING, Reason.NOT_ON_ROSTER))
     assert outcome.entry is not None and outcome.entry.direction is Direction.OUT
-    assert outcome.entry.role is Role.VISITOR and outcome.entry.name == ""
+    assert outcome.entry.role is Role.UNKNOWN and outcome.entry.name == ""
     assert station.toggle_direction() is Direction.IN
 
 
@@ -221,12 +227,12 @@ def test_a_reading_is_stamped_rounded_and_signed_by_the_officer(
     station.open_shift("D01", "1357")
     station.scan(ZHANG)
     clock.advance(10)
-    amended = station.add_reading(37.06).entry
+    amended = read_now(station, 37.06).entry
     assert amended is not None and amended.operator == "D01"
     assert amended.readings == (Reading(37.1, "2026-11-28T07:30:10+08:00", "D01"),)
     assert (amended.verdict, amended.reasons) == (Verdict.ADMITTED, (Reason.ON_ROSTER,))  # still on the roster
     clock.advance(10)
-    fever = station.add_reading(38.3)
+    fever = read_now(station, 38.3)
     assert fever.decision == Decision(Verdict.DENIED, (Reason.FEVER_REMEASURE,), True)
     stored = station.store.entries_of_day("2026-11-28")[0]
     assert (stored.revision, stored.verdict, stored.reasons) == (2, Verdict.DENIED, (Reason.FEVER_REMEASURE,))
@@ -234,13 +240,13 @@ def test_a_reading_is_stamped_rounded_and_signed_by_the_officer(
 
 def test_a_reading_for_a_visitor_keeps_the_visitor(station: Station) -> None:
     station.register_visitor("陈访客", "110101199001011234", "13800138000", "王老师", "送文件")
-    amended = station.add_reading(36.6)
+    amended = read_now(station, 36.6)
     assert amended.decision == Decision(Verdict.ADMITTED, (Reason.VISITOR_REGISTERED,))
     assert amended.entry is not None and amended.entry.visitor is not None and amended.entry.name == "陈访客"
 
 
 def test_a_visitor_is_recorded_with_the_form_stripped_and_the_waiting_reading(station: Station) -> None:
-    station.add_reading(38.6)  # taken before the form: waits for it
+    read_now(station, 38.6)  # taken before the form: waits for it
     outcome = station.register_visitor(" 陈访客 ", " 110101199001011234 ", " 13800138000 ", " 王老师 ", " 送文件 ")
     entry = outcome.entry
     assert entry is not None and outcome.decision == Decision(

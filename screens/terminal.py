@@ -1,0 +1,60 @@
+"""Every byte from the terminal is survived.
+
+Textual's Linux driver reads the terminal in its own input thread (`LinuxDriver.run_input_thread`): it decodes
+the bytes as strict UTF-8 (through the module's `getincrementaldecoder`) and parses them with `XTermParser`.
+One undecodable byte — `ff fe`, or a Latin-1 `é` from a misconfigured wedge scanner — raises UnicodeDecodeError
+there, and some malformed escape sequences raise from the parser (a kitty key code beyond U+10FFFF: ValueError
+from chr()); either way the thread dies and the kiosk ends. Here the driver module is given a decoder that
+replaces undecodable bytes with U+FFFD (a line holding it is rejected like any other garbage) and a parser that
+drops a sequence it cannot parse and starts afresh.
+"""
+
+from __future__ import annotations
+
+import codecs
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from textual._xterm_parser import XTermParser
+from textual.message import Message
+
+
+def _replacing_decoder(encoding: str) -> Callable[..., codecs.IncrementalDecoder]:
+    return functools.partial(codecs.getincrementaldecoder(encoding), errors="replace")
+
+
+class TolerantXTermParser(XTermParser):
+    """Textual's terminal parser, which survives any input: what it cannot parse is dropped."""
+
+    def feed(self, data: str) -> Iterable[Message]:
+        try:
+            yield from super().feed(data)
+        except Exception:  # noqa: BLE001 - any failure inside Textual's parser would end the input thread
+            self._start_afresh()
+
+    def tick(self) -> Iterable[Message]:
+        try:
+            yield from super().tick()
+        except Exception:  # noqa: BLE001 - as in feed
+            self._start_afresh()
+
+    def _start_afresh(self) -> None:
+        """The parse generator died with the exception: a new one, in the ground state."""
+        self._tokens.clear()
+        self._timeout_time = None
+        self._eof = False
+        self._gen = self.parse(self._tokens.append)
+        self._awaiting = next(self._gen)
+
+
+def tolerate_any_input() -> None:
+    """Give the Linux driver the replacing decoder and the tolerant parser (idempotent; before the app runs)."""
+    from textual.drivers import linux_driver
+
+    module: Any = linux_driver
+    for name in ("getincrementaldecoder", "XTermParser"):  # a Textual upgrade moved them: fail loudly
+        if not hasattr(module, name):
+            raise RuntimeError(f"textual.drivers.linux_driver no longer uses {name}: see screens/terminal.py")
+    module.getincrementaldecoder = _replacing_decoder
+    module.XTermParser = TolerantXTermParser
