@@ -35,7 +35,7 @@ CORE = {
         f"kiosk.domain.notices.x_{name}__mutmut_*"
         for name in ("url_problem", "title_problem", "notice_problem", "sort_out", "showable")
     ],
-    "journal": ["storage.journal.*"],
+    "journal": ["storage.journal.*", "storage.records.x_encode__mutmut_*", "storage.records.x_decode__mutmut_*"],
     "sync acknowledgement": [
         f"kiosk.station.sync.{name}__mutmut_*" for name in ("x__key", "xǁSyncerǁpush", "xǁSyncerǁ_post_entries")
     ],

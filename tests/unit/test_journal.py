@@ -7,7 +7,8 @@ import json
 import zlib
 from pathlib import Path
 
-from storage.journal import Journal, decode_line, encode_record, scan
+from storage.journal import Journal, decode_line, scan
+from storage.records import encode as encode_record
 
 PUT = {"op": "put", "entry": {"entry_id": "e1", "name": "张三"}}
 AUDIT = {"op": "audit", "kind": "scan_rejected", "detail": "x", "at": "2026-11-28T07:00:00+08:00"}
@@ -37,22 +38,23 @@ def test_lines_that_are_not_records_decode_to_nothing() -> None:
     assert decode_line(b"\n") is None and decode_line(b"") is None
 
 
-def test_a_scan_stops_at_a_torn_tail_and_tells_damage_from_it() -> None:
+def test_a_scan_stops_at_the_first_line_that_is_not_a_record() -> None:
     first, second = encode_record(PUT), encode_record(AUDIT)
     whole = scan(first + second)
-    assert whole.records == [PUT, AUDIT] and whole.good_end == len(first + second) and whole.damaged is False
+    assert whole.records == [PUT, AUDIT] and whole.good_end == len(first + second)
     torn = scan(first + second[:-3])
-    assert torn.records == [PUT] and torn.good_end == len(first) and torn.damaged is False
+    assert torn.records == [PUT] and torn.good_end == len(first)
     damaged = scan(first + b"garbage\n" + second)
-    assert damaged.records == [PUT] and damaged.good_end == len(first) and damaged.damaged is True
+    assert damaged.records == [PUT] and damaged.good_end == len(first)
     at_start = scan(b"\n" + second)
-    assert at_start.records == [] and at_start.good_end == 0 and at_start.damaged is True
+    assert at_start.records == [] and at_start.good_end == 0
     assert scan(first + second, start=len(first)).records == [AUDIT]
 
 
 def test_a_fresh_journal_is_generation_0_and_each_reset_adds_one(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "journal.jsonl")
-    assert journal.open() == ([], [])
+    opened = journal.open()
+    assert opened.records == [] and opened.warnings == [] and opened.missing
     assert (journal.generation, journal.header_last_seq) == (0, 0)
     journal.append([PUT])
     journal.reset(7)
@@ -60,7 +62,7 @@ def test_a_fresh_journal_is_generation_0_and_each_reset_adds_one(tmp_path: Path)
     journal.reset(9)
     assert journal.generation == 2
     again = Journal(tmp_path / "journal.jsonl")
-    assert again.open() == ([], []) and (again.generation, again.header_last_seq) == (2, 9)
+    assert again.open().records == [] and (again.generation, again.header_last_seq) == (2, 9)
     journal.close()
     again.close()
 
@@ -71,7 +73,8 @@ def test_several_records_in_one_append_all_come_back(tmp_path: Path) -> None:
     journal.append([PUT, AUDIT])
     journal.close()
     reopened = Journal(tmp_path / "journal.jsonl")
-    assert reopened.open() == ([PUT, AUDIT], [])
+    opened = reopened.open()
+    assert opened.records == [PUT, AUDIT] and not opened.damaged
     reopened.close()
 
 
@@ -86,7 +89,8 @@ def test_two_writers_append_after_each_other_without_losing_a_record(tmp_path: P
     app.close()
     nightly.close()
     reopened = Journal(path)
-    assert reopened.open() == ([PUT, AUDIT], [])
+    opened = reopened.open()
+    assert opened.records == [PUT, AUDIT] and not opened.damaged
     reopened.close()
 
 
@@ -99,5 +103,6 @@ def test_a_partial_line_left_by_a_killed_writer_is_cut_before_the_next_append(tm
     journal.append([PUT])
     journal.close()
     reopened = Journal(path)
-    assert reopened.open() == ([PUT], [])
+    opened = reopened.open()
+    assert opened.records == [PUT] and not opened.damaged
     reopened.close()
