@@ -280,5 +280,5 @@ def test_a_reading_at_a_dormitory_gate_keeps_the_approval_check(
     dormitory = replace(config, station=replace(config.station, gate="dormitory"))
     station = make_station(dormitory, people, clock)
     station.scan(OUYANG)  # no return approval
-    outcome = station.add_reading(36.5)
+    outcome = read_now(station, 36.5)
     assert outcome.decision == Decision(Verdict.DENIED, (Reason.NO_RETURN_APPROVAL,))
