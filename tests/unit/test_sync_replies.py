@@ -242,19 +242,21 @@ def test_an_amendment_is_acknowledged_by_its_revision(
     assert pushed == [0, 1]
 
 
-def test_an_entry_amended_while_in_flight_waits_for_the_next_pass(
+def test_an_entry_amended_while_in_flight_goes_again_as_its_new_revision(
     center: ScriptedCenter, syncer: Syncer, make_entry: Callable[..., Entry]
 ) -> None:
     [entry] = record(syncer, make_entry, 1)
 
     def amend_then_store(entries: list[dict[str, Any]]) -> Any:
-        syncer.store.record(entry.amended(operator="T2002"))  # a reading typed while the push was on the wire
+        if entries[0]["revision"] == 0:
+            syncer.store.record(entry.amended(operator="T2002"))  # a reading typed while the push was on the wire
         return {"results": [result(d) for d in entries]}
 
     center.script = amend_then_store
     step = syncer.push()
-    assert step.count == 0 and step.error is None and syncer.store.unsynced_count() == 1
-    assert len([b for b in center.bodies if "entries" in b]) == 1, "nothing moved: the pass stops"
+    assert step.count == 1 and step.error is None and syncer.store.unsynced_count() == 0
+    assert [b["entries"][0]["revision"] for b in center.bodies if "entries" in b] == [0, 1]
+    assert syncer.store.entries_of_day("2026-11-28")[0].operator == "T2002"
 
 
 def test_rejections_keep_their_reasons_and_are_not_acknowledged(
