@@ -105,7 +105,7 @@ class KioskApp(App[int], inherit_bindings=False):
     def on_mount(self) -> None:
         scanner_status = ScannerStatus.RECONNECTING if self.reader else "keyboard"
         self.notice_area = NoticeQR(
-            self.notices.latest(NOTICES_SHOWN),
+            self.status.gate_notices(NOTICES_SHOWN),
             rotation=self.config.notices.rotation,
             clock=self.clock.monotonic,
             language=self.language,
@@ -149,15 +149,15 @@ class KioskApp(App[int], inherit_bindings=False):
 
     @work(thread=True, exclusive=True, group="sync", exit_on_error=False)
     def push_entries(self) -> None:
-        """Sync with the center every [center] sync_interval seconds (or after a backoff)."""
+        """Push new entries as they are recorded; a full pass every [center] sync_interval seconds (or backoff)."""
         worker = get_current_worker()
-        loop = SyncLoop(self.syncer, self.syncer_factory, self.clock.monotonic)
+        loop = SyncLoop(self.syncer, self.syncer_factory, self.clock.monotonic, self.station.recorded)
 
-        def after_pass() -> None:
+        def after_pass(full: bool) -> None:
             assert loop.syncer is not None
             self.syncer = loop.syncer
             self.post_message(SyncStatusChanged(loop.syncer.status))
-            self.post_message(NoticesRefreshed(self.notices.latest(NOTICES_SHOWN), self.status.stale()))
+            self.post_message(NoticesRefreshed(self.status.gate_notices(NOTICES_SHOWN), self.status.stale()))
 
         loop.run(lambda: worker.is_cancelled, worker.cancelled_event.wait, after_pass)
 
@@ -285,7 +285,7 @@ class KioskApp(App[int], inherit_bindings=False):
 
     def _staff_closed(self) -> None:
         """Notices, the shift or a pending reading may have changed."""
-        self.notice_area.show(self.notices.latest(NOTICES_SHOWN), self.status.stale())
+        self.notice_area.show(self.status.gate_notices(NOTICES_SHOWN), self.status.stale())
         self.gate.redraw()
 
     def action_extra_key(self, index: int) -> None:

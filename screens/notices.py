@@ -1,5 +1,8 @@
 """The notices screen: every notice the station holds, a large code for the selected one, and a form to add one.
 
+Notices the gate may not show (refused at the last refresh from the center, or no longer on the allowlist) are
+listed with ✗ and the reason, and get no code.
+
 Pushed by the gate for a duty officer; dismisses with True when a notice was added (the gate then reloads its
 codes), False otherwise. Escape goes back.
 """
@@ -20,7 +23,7 @@ from textual.widgets import Button, DataTable, Input, Static
 from kiosk.domain.clock import SystemClock
 from kiosk.domain.i18n import both
 from kiosk.domain.models import Notice
-from kiosk.domain.notices import NoticeRefused, make_local_notice, url_problem
+from kiosk.domain.notices import NoticeRefused, RefusedNotice, make_local_notice, notice_problem
 from screens.widgets.notice_qr import QRCanvas
 from storage.files import StoreError
 
@@ -29,6 +32,8 @@ class NoticeSource(Protocol):
     """What the screen needs of a NoticeStore."""
 
     def all(self) -> list[Notice]: ...
+
+    def refused(self) -> list[RefusedNotice]: ...
 
     def add(self, notice: Notice) -> None: ...
 
@@ -50,6 +55,8 @@ class NoticesScreen(Screen[bool]):
         self._allowed = tuple(allowed_domains)
         self._now = now or SystemClock().now
         self._notices: list[Notice] = []
+        self._problems: list[str | None] = []
+        """Why the gate may not show each of `_notices`, or None."""
         self._added = False
 
     def compose(self) -> ComposeResult:
@@ -74,14 +81,17 @@ class NoticesScreen(Screen[bool]):
 
     def _load(self) -> None:
         try:
-            self._notices = self._store.all()
+            held = [(n, notice_problem(n, self._allowed)) for n in self._store.all()]
+            refused: list[tuple[Notice, str | None]] = [(r.notice, r.reason) for r in self._store.refused()]
         except StoreError as exc:
             self._feedback(str(exc), error=True)
-            self._notices = []
+            held, refused = [], []
+        self._notices = [notice for notice, _ in [*held, *refused]]
+        self._problems = [problem for _, problem in [*held, *refused]]
         table = self.query_one(DataTable)
         table.clear()
-        for notice in self._notices:
-            hidden = "" if url_problem(notice.url, self._allowed) is None else "✗ "
+        for notice, problem in zip(self._notices, self._problems, strict=True):
+            hidden = "" if problem is None else "✗ "
             title = " / ".join(t for t in (notice.title, notice.title_en) if t)
             table.add_row(notice.published_at[:10], f"{hidden}{title}", notice.source or "-", key=notice.notice_id)
         self._preview(0)
@@ -98,7 +108,7 @@ class NoticesScreen(Screen[bool]):
             caption.update(both("notice.none"))
             return
         notice = self._notices[row]
-        problem = url_problem(notice.url, self._allowed)
+        problem = self._problems[row]
         canvas.url = "" if problem else notice.url
         caption.update(f"{notice.url}\n{both('notice.hidden')}: {problem}" if problem else notice.url)
 

@@ -1,4 +1,5 @@
-"""The nightly job: push everything, pull roster and notices, export yesterday's report, fold and purge.
+"""The nightly job: check the data files, push everything, pull roster and notices, export yesterday's report,
+fold and purge.
 
 Run by scripts/systemd/kiosk-nightly.timer, or from cron (as the kiosk user):
     15 2 * * *  /opt/kiosk/.venv/bin/python /opt/kiosk/scripts/nightly.py --config /etc/kiosk/kiosk.toml
@@ -16,6 +17,8 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+from kiosk.cli.progress import progress_bar, sync_with_progress
+from kiosk.domain.clock import SystemClock
 from kiosk.domain.config import Config, ConfigError, load_config
 from kiosk.station.export import Format, write_report
 from kiosk.station.sync import SyncSetupError, station_token, syncer_from_config
@@ -40,22 +43,48 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         log.error("配置错误 / configuration error: %s", exc)
         return 2
-    today = args.today or date.today()
+    today = args.today or SystemClock(config.station.zone).now().date()  # the gate's day, not the system's
     try:
         store = EntryStore(config.data_dir)
     except (OSError, StoreError) as exc:
         log.error("无法打开记录 / cannot open the entry store: %s", exc)
         return 1
     try:
-        for warning in store.warnings:
-            log.warning("%s", warning)
-        ok = sync(config, store)
+        ok = check(store)
+        ok = sync(config, store) and ok
         ok = export(config, store, today - timedelta(days=1)) and ok
         ok = fold_and_purge(config, store, today) and ok
     finally:
         store.close()
     log.info("完成 / done: %s", "全部成功 / all steps worked" if ok else "有步骤失败 / a step failed")
     return 0 if ok else 1
+
+
+def check(store: EntryStore) -> bool:
+    """`kiosk store check`: read every file, set damaged records aside; True when nothing was damaged.
+
+    Entries lost to damage are settled by the sync step that follows: fetched back, or reported to the center.
+    """
+    for warning in store.warnings:
+        log.warning("%s", warning)
+    seen = len(store.warnings)
+    try:
+        report = store.check()
+    except (OSError, StoreError) as exc:
+        log.error("检查失败 / check failed: %s", exc)
+        return False
+    for warning in store.warnings[seen:]:
+        log.warning("%s", warning)
+    log.log(
+        logging.INFO if report.clean else logging.ERROR,
+        "检查 / check: %d files, %d intact entries; 损坏待核对 / lost, waiting for the center: %d; "
+        "已报告 / reported lost: %d",
+        report.files,
+        report.entries,
+        len(report.lost_pending),
+        len(report.lost_reported),
+    )
+    return report.clean and len(store.warnings) == 0
 
 
 def sync(config: Config, store: EntryStore) -> bool:
@@ -70,7 +99,7 @@ def sync(config: Config, store: EntryStore) -> bool:
         return False
     syncer = syncer_from_config(config, store, RosterStore(config.data_dir), NoticeStore(config.data_dir), token=token)
     try:
-        report = syncer.sync_once()
+        report = sync_with_progress(syncer, store)  # a bar when run by hand on a terminal
     finally:
         syncer.close()
     for rejection in report.rejected:
@@ -94,7 +123,8 @@ def export(config: Config, store: EntryStore, day: date) -> bool:
     for fmt in REPORT_FORMATS:
         path = reports / f"{config.station.id}-{day.isoformat()}.{fmt}"
         try:
-            write_report(entries, path, fmt, config.ui.language)
+            with progress_bar(f"导出 / exporting {fmt}") as advance:
+                write_report(entries, path, fmt, config.ui.language, advance)
         except (OSError, StoreError) as exc:
             log.error("导出失败 / export failed: %s: %s", path, exc)
             ok = False

@@ -1,44 +1,52 @@
-"""The entry store: a fsync'ed journal as the hot path, folded into bounded TinyDB files off it.
+"""The entry store: a fsync'ed journal as the hot path, folded into bounded chunk files off it.
 
-Layout of the data directory:
+Layout of the data directory (every file is checksummed records, one per line: see storage/records.py):
 - `journal.jsonl`: every change (new entry, amendment, acknowledgement, audit record), fsync'ed per call.
-- `entries/<day>.<block>.json`: TinyDB files, one table `entries` keyed by sequence number, at most
-  `CHUNK` sequence numbers each, so folding rewrites a bounded file whatever the history holds.
-- `audit/<day>.json`: TinyDB files of rejected scans and other audit records.
-- `meta.json`: a summary of the chunk files (counts, unsynced counts, last sequence number); derived from
-  them and rebuilt if damaged.
+- `entries/<day>.<block>.json`: chunk files (storage/chunks.py), at most `CHUNK` sequence numbers each, so
+  folding rewrites a bounded file whatever the history holds.
+- `audit/<day>.json`: rejected scans and other audit records.
+- `meta.json`: a summary of the chunk files (counts, unsynced, missing); derived from them, rebuilt if damaged.
+- `seqs.json`: the sequence numbers' high-water mark and those lost to damage (storage/seqs.py).
+
+Damage costs the damaged records only: they are set aside with a warning, never believed, and the sequence
+numbers of lost entries wait in `seqs.json` until the center sends them back or records them as lost.
 
 Processes (the app, the nightly scripts) share the directory under an exclusive `flock` per operation; each
-catches up on the others' journal records before acting, and reloads when the journal was folded.
+catches up on the others' journal records before acting, and reloads when the journal was folded. Folding
+holds that lock only for moments: chunk files are written under a second lock that only folders take.
 """
 
 from __future__ import annotations
 
 import fcntl
-import itertools
+import json
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from kiosk.domain.models import DayCounts, Direction, Entry, Verdict, enum_member
+from storage import records
+from storage.chunks import CHUNK, Chunk, block_range, chunk_name, read_chunk, write_chunk
 from storage.files import (
     PRIVATE_FILE,
-    AtomicJSONStorage,
-    CorruptFileError,
     ensure_private_dir,
+    ensure_store_dir,
     fsync_dir,
     move_aside,
     remove_stale_temp_files,
+    write_atomic,
 )
+from storage.indexes import SeqIndex, Tally
 from storage.journal import Journal
+from storage.seqs import SeqLedger
 
-CHUNK = 4096
-"""Sequence numbers per chunk file: bounds the cost of folding into one file."""
+__all__ = ["CHUNK", "CheckReport", "EntryStore", "chunk_name"]
+
 CHUNK_CACHE = 2
 """Parsed chunk files kept for the sync batches that read them in turn (a parsed chunk is ~5 MB)."""
 FOLD_BYTES = 512 * 1024
@@ -46,83 +54,24 @@ FOLD_BYTES = 512 * 1024
 _PRIORITY = (Verdict.DENIED, Verdict.REFERRED)
 
 
-def chunk_name(day: str, seq: int) -> str:
-    return f"{day}.{seq // CHUNK:05d}"
+@dataclass
+class CheckReport:
+    """What `EntryStore.check` found."""
 
+    files: int
+    """Files read."""
+    damaged_files: list[str]
+    """Files that failed a check this time (each moved aside, its intact records kept)."""
+    entries: int
+    """Intact entries read."""
+    lost_pending: list[int]
+    """Sequence numbers of lost entries not yet settled with the center."""
+    lost_reported: list[int]
+    """Sequence numbers of lost entries the center has recorded as lost."""
 
-class _Tally:
-    """Running counts for one day, kept exact across amendments."""
-
-    def __init__(self) -> None:
-        self.by_entry: dict[str, tuple[Verdict, Direction, int]] = {}
-        self.verdicts = {v: 0 for v in Verdict}
-        self.entered = self.left = 0
-        self.by_hour = [0] * 24
-
-    def add(self, entry: Entry) -> None:
-        self.count(entry.entry_id, entry.verdict, entry.direction, entry.hour)
-
-    def count(self, entry_id: str, verdict: Verdict, direction: Direction, hour: int) -> None:
-        """Count an entry's newest revision (replacing what an earlier revision counted)."""
-        old = self.by_entry.get(entry_id)
-        if old is not None:
-            self._count(*old, sign=-1)
-        self.by_entry[entry_id] = (verdict, direction, hour)
-        self._count(verdict, direction, hour, sign=1)
-
-    def _count(self, verdict: Verdict, direction: Direction, hour: int, sign: int) -> None:
-        self.verdicts[verdict] += sign
-        self.by_hour[hour] += sign
-        if verdict is Verdict.ADMITTED:
-            if direction is Direction.IN:
-                self.entered += sign
-            else:
-                self.left += sign
-
-    def counts(self) -> DayCounts:
-        return DayCounts(
-            admitted=self.verdicts[Verdict.ADMITTED],
-            denied=self.verdicts[Verdict.DENIED],
-            referred=self.verdicts[Verdict.REFERRED],
-            entered=self.entered,
-            left=self.left,
-            by_hour=tuple(self.by_hour),
-        )
-
-
-class _SeqIndex:
-    """Entries waiting for the center, by entry id: (seq, chunk, revision, captured_at), cheap to take in seq order.
-
-    Entries arrive in sequence order almost always; an amendment of an old entry or a reload breaks the order,
-    and the next `first` sorts once instead of searching the whole index on every batch.
-    """
-
-    def __init__(self) -> None:
-        self._items: dict[str, tuple[int, str, int, str]] = {}
-        self._last_seq = 0
-        self._ordered = True
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def add(self, entry_id: str, item: tuple[int, str, int, str]) -> None:
-        if item[0] < self._last_seq:
-            self._ordered = False
-        self._last_seq = max(self._last_seq, item[0])
-        self._items[entry_id] = item
-
-    def get(self, entry_id: str) -> tuple[int, str, int, str] | None:
-        return self._items.get(entry_id)
-
-    def pop(self, entry_id: str) -> None:
-        self._items.pop(entry_id, None)
-
-    def first(self, limit: int) -> list[tuple[str, tuple[int, str, int, str]]]:
-        """The `limit` entries with the lowest sequence numbers."""
-        if not self._ordered:
-            self._items = dict(sorted(self._items.items(), key=lambda pair: pair[1][0]))
-            self._ordered = True
-        return list(itertools.islice(self._items.items(), limit))
+    @property
+    def clean(self) -> bool:
+        return not self.damaged_files and not self.lost_pending
 
 
 class EntryStore:
@@ -130,19 +79,31 @@ class EntryStore:
 
     def __init__(self, data_dir: Path, load: bool = True) -> None:
         """Open the store in `data_dir`; with load=False the indexes are read by `load()` or the first call."""
-        self.root = ensure_private_dir(Path(data_dir))
+        self.root = ensure_store_dir(Path(data_dir))
         self.entries_dir = ensure_private_dir(self.root / "entries")
         self.audit_dir = ensure_private_dir(self.root / "audit")
         self.warnings: list[str] = []
         """Bilingual messages about damage found and repaired; the UI shows them."""
         self._mutex = threading.RLock()
+        self._lock_depth = 0
         self._lock_fd = os.open(self.root / "store.lock", os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+        self._fold_mutex = threading.Lock()
+        self._fold_fd = os.open(self.root / "fold.lock", os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
         self._journal = Journal(self.root / "journal.jsonl")
         self._last_seq = 0
-        self._tallies: dict[str, _Tally] = {}
         self._chunks: dict[str, dict[str, int]] = {}
+        self._tallies: dict[str, Tally] = {}
+        self._journal_entries: dict[str, Entry] = {}
+        self._journal_acks: dict[str, list[Any]] = {}
+        self._journal_audit: list[dict[str, Any]] = []
+        self._unsynced_priority = SeqIndex()
+        self._unsynced_normal = SeqIndex()
         self._meta_path = self.root / "meta.json"
-        self._chunk_cache: dict[str, tuple[tuple[int, int, int], dict[str, Any]]] = {}
+        self._ledger = SeqLedger(self.root / "seqs.json")
+        self._chunk_cache: dict[str, tuple[tuple[int, int, int], Chunk]] = {}
+        self._suspect: set[str] = set()
+        """Chunk files found damaged and not rewritten yet (the next fold or check does it)."""
+        self._reported_damage: set[tuple[str, tuple[int, int, int]]] = set()
         if load:
             self.load()
 
@@ -154,9 +115,10 @@ class EntryStore:
     def close(self) -> None:
         with self._mutex:
             self._journal.close()
-            if self._lock_fd >= 0:
-                os.close(self._lock_fd)
-                self._lock_fd = -1
+            for name in ("_lock_fd", "_fold_fd"):
+                if getattr(self, name) >= 0:
+                    os.close(getattr(self, name))
+                    setattr(self, name, -1)
 
     # -- writing ---------------------------------------------------------------------------------------
 
@@ -165,6 +127,7 @@ class EntryStore:
         with self._locked():
             if entry.seq == 0:
                 entry = replace(entry, seq=self._last_seq + 1)
+                self._ledger.reserve(entry.seq)
             elif entry.revision == 0:
                 raise ValueError("an entry with a sequence number must be an amendment (revision > 0)")
             record = {"op": "put", "entry": entry.to_dict()}
@@ -194,13 +157,81 @@ class EntryStore:
             self._journal.append([record])
             self._apply(record)
 
+    # -- damage ----------------------------------------------------------------------------------------
+
+    def lost_seqs(self) -> list[int]:
+        """Sequence numbers of entries lost to damage and not yet settled with the center, lowest first."""
+        with self._locked():
+            present = {entry.seq for entry in self._journal_entries.values()}
+            return sorted(self._ledger.pending - present)
+
+    def reported_lost(self) -> list[int]:
+        """Sequence numbers the center has recorded as lost at this station."""
+        with self._locked():
+            return sorted(self._ledger.reported)
+
+    def restore(self, documents: Iterable[dict[str, Any]], at: str) -> int:
+        """Put back lost entries the center sent (acknowledged as of `at`); return how many were taken.
+
+        Only documents for pending sequence numbers that read as whole entries are taken; others are ignored.
+        """
+        with self._locked():
+            taken: list[dict[str, Any]] = []
+            for document in documents:
+                try:
+                    entry = Entry.from_dict(document)
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    continue
+                if entry.seq in self._ledger.pending and entry.seq not in {d["entry"]["seq"] for d in taken}:
+                    taken.append({"op": "put", "entry": replace(entry, acked_at=at).to_dict()})
+            if not taken:
+                return 0
+            self._journal.append(taken)
+            for record in taken:
+                self._apply(record)
+            self._ledger.settle(recovered=[record["entry"]["seq"] for record in taken])
+            return len(taken)
+
+    def mark_reported(self, seqs: Iterable[int]) -> None:
+        """The center recorded these sequence numbers as lost at this station."""
+        with self._locked():
+            self._ledger.settle(reported=[seq for seq in seqs if seq in self._ledger.pending])
+
+    def check(self) -> CheckReport:
+        """Read every file of the store; rewrite damaged files around their intact records (and files of the
+        earlier format with checksums)."""
+        with self._folding():
+            damaged_before = len(self.warnings)
+            with self._locked():
+                self._load()
+                names = sorted({*self._chunks, *(p.stem for p in self.entries_dir.glob("*.json"))})
+            entries = 0
+            for name in names:
+                chunk = self._chunk_for_fold(name)
+                entries += len(chunk.docs)
+                with self._locked():
+                    self._chunks[name] = _chunk_info(chunk)
+            audit_files = sorted(self.audit_dir.glob("*.json"))
+            for path in audit_files:
+                self._read_audit(path, repair=True)
+            with self._locked():
+                self._write_meta()
+                new_warnings = self.warnings[damaged_before:]
+                present = {entry.seq for entry in self._journal_entries.values()}
+                return CheckReport(
+                    files=len(names) + len(audit_files) + 3,
+                    damaged_files=new_warnings,
+                    entries=entries,
+                    lost_pending=sorted(self._ledger.pending - present),
+                    lost_reported=sorted(self._ledger.reported),
+                )
+
     # -- reading ---------------------------------------------------------------------------------------
 
     @property
     def last_seq(self) -> int:
         with self._locked():
-            last: int = self._last_seq
-            return last
+            return self._last_seq
 
     def unsynced_count(self) -> int:
         with self._locked():
@@ -217,23 +248,26 @@ class EntryStore:
         """Up to `limit` entries waiting for the center: denied and referred first, each in sequence order."""
         return [Entry.from_dict(doc) for doc in self.unsynced_documents(limit)]
 
-    def unsynced_documents(self, limit: int) -> list[dict[str, Any]]:
+    def unsynced_documents(self, limit: int, skip: Collection[tuple[str, int]] = ()) -> list[dict[str, Any]]:
         """`unsynced_batch` as the stored documents (`Entry.to_dict()` form), ready to send; do not modify them.
 
         Sync sends these as they are: building an Entry per row and serialising it again would double the
-        station's share of draining a long backlog.
+        station's share of draining a long backlog. Entries whose (entry_id, revision) is in `skip` (in flight,
+        refused) are left out before any document is read.
         """
         with self._locked():
-            chosen = self._unsynced_priority.first(limit)
+            chosen = [p for p in self._unsynced_priority.first(limit + len(skip)) if (p[0], p[1][2]) not in skip]
+            chosen = chosen[:limit]
             if len(chosen) < limit:
-                chosen += self._unsynced_normal.first(limit - len(chosen))
+                normal = self._unsynced_normal.first(limit - len(chosen) + len(skip))
+                chosen += [p for p in normal if (p[0], p[1][2]) not in skip][: limit - len(chosen)]
             found = {eid: self._journal_entries[eid].to_dict() for eid, _ in chosen if eid in self._journal_entries}
         by_chunk: dict[str, set[str]] = {}
         for eid, (_, chunk, _, _) in chosen:
             if eid not in found:
                 by_chunk.setdefault(chunk, set()).add(eid)
         for chunk, wanted in by_chunk.items():
-            for doc in self._read_chunk(chunk).get("entries", {}).values():
+            for doc in self._read_chunk(chunk).docs.values():
                 if doc["entry_id"] in wanted:
                     found[doc["entry_id"]] = doc
         priority = {str(v) for v in _PRIORITY}
@@ -265,12 +299,16 @@ class EntryStore:
                     return tally.counts()
                 names = sorted(n for n in self._chunks if n.startswith(day + "."))
                 generation = self._journal.generation
-            tally = _Tally()
+            tally = Tally()
             # Chunk by chunk and without the cache: a busy day's documents never sit in memory all at once.
             for name in names:
-                for doc in self._read_tiny(self._chunk_path(name)).get("entries", {}).values():
-                    tally.count(doc["entry_id"], enum_member(Verdict, doc["verdict"]),
-                                enum_member(Direction, doc["direction"]), int(doc["captured_at"][11:13]))
+                for doc in self._read_chunk(name, cache=False).docs.values():
+                    tally.count(
+                        doc["entry_id"],
+                        enum_member(Verdict, doc["verdict"]),
+                        enum_member(Direction, doc["direction"]),
+                        int(doc["captured_at"][11:13]),
+                    )
             with self._locked():
                 if self._journal.generation != generation:
                     continue  # folded while we read: what we read may miss what moved; read again
@@ -289,8 +327,7 @@ class EntryStore:
         for name in names:
             if len(found) >= count:
                 break
-            docs = sorted(self._read_tiny(self._chunk_path(name)).get("entries", {}).values(),
-                          key=lambda doc: doc["seq"], reverse=True)
+            docs = sorted(self._read_chunk(name, cache=False).docs.values(), key=lambda doc: doc["seq"], reverse=True)
             for doc in docs[:count]:
                 found[doc["entry_id"]] = Entry.from_dict(doc)
         for entry_id, entry in recent.items():  # newer revisions and entries not folded yet
@@ -311,8 +348,8 @@ class EntryStore:
                 generation = self._journal.generation
             merged: dict[str, dict[str, Any]] = {}
             for name in names:
-                for doc in self._read_chunk(name).get("entries", {}).values():
-                    merged[doc["entry_id"]] = doc
+                for stored in self._read_chunk(name).docs.values():
+                    merged[stored["entry_id"]] = stored
             with self._locked():
                 if self._journal.generation == generation:  # else folded while we read: read again
                     recent = [e for e in self._journal_entries.values() if e.day == day]
@@ -331,9 +368,7 @@ class EntryStore:
     def audit_of_day(self, day: str) -> list[dict[str, Any]]:
         with self._locked():
             recent = [r for r in self._journal_audit if r["at"].startswith(day)]
-        path = self.audit_dir / f"{day}.json"
-        stored = list(self._read_tiny(path).get("audit", {}).values())
-        return stored + recent
+        return self._read_audit(self.audit_dir / f"{day}.json") + recent
 
     def days(self) -> list[str]:
         """Days that have entries, oldest first."""
@@ -346,14 +381,18 @@ class EntryStore:
     def fold_if_due(self) -> bool:
         """Fold the journal into the chunk files when it has grown; return whether it did."""
         with self._locked():
-            if self._journal.offset < FOLD_BYTES:
-                return False
-            self._fold()
-            return True
+            due = self._journal.offset >= FOLD_BYTES or bool(self._suspect)
+        if due:
+            self.fold()
+        return due
 
     def fold(self) -> None:
-        """Fold every journal record into the chunk files and start a fresh journal."""
-        with self._locked():
+        """Fold every journal record into the chunk files and start a fresh journal.
+
+        Scans go on meanwhile: the store's lock is held only to take the records and, at the end, to swap in a
+        journal holding what arrived during the fold.
+        """
+        with self._folding():
             self._fold()
 
     def load_numbered(self, entries: Iterable[Entry]) -> int:
@@ -365,45 +404,51 @@ class EntryStore:
         per_chunk: dict[str, list[Entry]] = {}
         for entry in entries:
             per_chunk.setdefault(chunk_name(entry.day, entry.seq), []).append(entry)
-        with self._locked():
+        with self._folding():
             self._fold()
-            for name, batch in per_chunk.items():
-                self._fold_chunk(name, batch, [])
-                for entry in batch:
-                    self._last_seq = max(self._last_seq, entry.seq)
-                    if entry.acked_at is None:
-                        self._index_unsynced(entry)
-            self._tallies.clear()
-            self._write_meta()
-            self._journal.reset(self._last_seq)
+            with self._locked():
+                for name, batch in per_chunk.items():
+                    self._chunks[name] = self._fold_chunk(name, batch, [])
+                    for entry in batch:
+                        self._last_seq = max(self._last_seq, entry.seq)
+                        if entry.acked_at is None:
+                            self._index_unsynced(entry)
+                self._ledger.reserve(self._last_seq)
+                self._tallies.clear()
+                self._write_meta()
         return sum(len(batch) for batch in per_chunk.values())
 
     def purge(self, older_than_days: int, today: date) -> int:
         """Delete acknowledged entries captured more than `older_than_days` before `today`; never others."""
         cutoff = (today - timedelta(days=older_than_days)).isoformat()
         removed = 0
-        with self._locked():
+        with self._folding():
             self._fold()
-            for name in sorted(self._chunks):
-                if name.split(".")[0] >= cutoff:
-                    continue
-                path = self._chunk_path(name)
-                data = self._read_tiny(path)
-                docs = data.get("entries", {})
-                keep = {k: d for k, d in docs.items() if d.get("acked_at") is None}
-                removed += len(docs) - len(keep)
-                if keep:
-                    AtomicJSONStorage(path).write({"entries": keep})
-                    self._chunks[name] = _chunk_info(keep)
-                else:
+            with self._locked():
+                gone: list[Path] = []
+                for name in sorted(self._chunks):
+                    if name.split(".")[0] >= cutoff:
+                        continue
+                    chunk = self._chunk_for_fold(name)
+                    keep = {seq: d for seq, d in chunk.docs.items() if d.get("acked_at") is None}
+                    removed += len(chunk.docs) - len(keep)
+                    lost = chunk.missing & (self._ledger.pending | self._ledger.reported)
+                    if keep or lost:
+                        write_chunk(self._chunk_path(name), keep.values(), lost)
+                        self._chunks[name] = _chunk_info(Chunk(docs=keep, seqs=lost | set(keep)))
+                    else:
+                        gone.append(self._chunk_path(name))
+                        del self._chunks[name]
+                    self._chunk_cache.pop(name, None)
+                # The summary first: a power cut before the deletions are durable leaves files it does not list,
+                # which are read again quietly, never a listed file that is gone (which would be reported lost).
+                self._write_meta()
+                gone += [path for path in self.audit_dir.glob("*.json") if path.stem < cutoff]
+                for path in gone:
                     path.unlink(missing_ok=True)
-                    del self._chunks[name]
-            for path in self.audit_dir.glob("*.json"):
-                if path.stem < cutoff:
-                    path.unlink()
-            fsync_dir(self.entries_dir)
-            self._write_meta()
-            self._tallies = {d: t for d, t in self._tallies.items() if d >= cutoff}
+                for folder in (self.entries_dir, self.audit_dir):
+                    fsync_dir(folder)  # a purge is for privacy: deleted entries must not come back after a power cut
+                self._tallies = {d: t for d, t in self._tallies.items() if d >= cutoff}
         return removed
 
     # -- internals -------------------------------------------------------------------------------------
@@ -411,12 +456,27 @@ class EntryStore:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         with self._mutex:
+            if self._lock_depth:  # already held by this thread (purge reads chunks as a fold does)
+                yield
+                return
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            self._lock_depth = 1
             try:
                 self._refresh()
                 yield
             finally:
+                self._lock_depth = 0
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _folding(self) -> Iterator[None]:
+        """The right to write chunk and audit files, held by one folder at a time across processes."""
+        with self._fold_mutex:
+            fcntl.flock(self._fold_fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fold_fd, fcntl.LOCK_UN)
 
     def _refresh(self) -> None:
         """Catch up with what other processes wrote since we last held the lock (the first time: everything)."""
@@ -428,31 +488,75 @@ class EntryStore:
             self._load()
         else:
             for record in self._journal.tail():
-                self._apply(record)
+                self._apply_safely(record)
 
     def _load(self) -> None:
         self._last_seq = 0
-        self._journal_entries: dict[str, Entry] = {}
-        self._journal_acks: dict[str, list[Any]] = {}
-        self._journal_audit: list[dict[str, Any]] = []
-        self._unsynced_priority = _SeqIndex()
-        self._unsynced_normal = _SeqIndex()
+        self._journal_entries = {}
+        self._journal_acks = {}
+        self._journal_audit = []
+        self._unsynced_priority = SeqIndex()
+        self._unsynced_normal = SeqIndex()
         self._tallies = {}
+        self._chunk_cache.clear()
+        existed = self._meta_path.exists() or self._ledger.path.exists() or any(self.entries_dir.iterdir())
+        self.warnings.extend(self._ledger.load())
         self._chunks, meta_last_seq = self._load_meta()
         for name, info in sorted(self._chunks.items()):
-            if info["unsynced"]:
-                for doc in self._read_chunk(name).get("entries", {}).values():
+            if info["unsynced"] or info["missing"]:
+                chunk = self._read_chunk(name)
+                for doc in chunk.docs.values():
                     if doc.get("acked_at") is None:
                         # Straight from the document: a long offline backlog would otherwise build an Entry per row.
                         self._index_unsynced_doc(
                             doc["entry_id"], doc["verdict"], doc["seq"], doc.get("revision", 0), doc["captured_at"]
                         )
-        records, warnings = self._journal.open()
-        self.warnings.extend(warnings)
+                self._note_lost(name, chunk)
+        opened = self._journal.open()
+        self.warnings.extend(opened.warnings)
         chunk_last = max((info["last_seq"] for info in self._chunks.values()), default=0)
         self._last_seq = max(meta_last_seq, chunk_last, self._journal.header_last_seq)
-        for record in records:
+        for record in opened.records:
+            self._apply_safely(record)
+        if opened.damaged or (opened.missing and existed):
+            folded_last = max(meta_last_seq, chunk_last)
+            lost_header = opened.header_lost or opened.missing
+            self._journal_lost(lost_header, opened.tail_lost or opened.missing, folded_last)
+        self._ledger.reserve(self._last_seq)
+        for path in sorted(self.audit_dir.glob("*.json")):
+            self._read_audit(path)
+        lost = self._ledger.pending - {entry.seq for entry in self._journal_entries.values()}
+        if lost:
+            self.warnings.append(
+                f"{len(lost)} 条记录因文件损坏丢失,待与数据中心核对 / {len(lost)} entries lost to a damaged file: "
+                "they will be fetched back from the center, or reported to it as lost"
+            )
+
+    def _journal_lost(self, header_lost: bool, tail_lost: bool, folded_last: int) -> None:
+        """The journal lost records: note the numbers that may be lost; when its tail is lost, resume above the
+        high-water mark, since the lost records may have held any number up to it."""
+        floor = folded_last if header_lost else self._journal.header_last_seq
+        top = max(self._last_seq, self._ledger.reserved) if tail_lost else self._last_seq
+        present = {entry.seq for entry in self._journal_entries.values()}
+        self._ledger.lose(set(range(floor + 1, top + 1)) - present)
+        if top > self._last_seq:
+            self._journal.raise_floor(top)
+            self.warnings.append(
+                f"日志受损后,序号从 {top + 1} 继续,不会重复使用 / after the damaged journal, sequence numbers go on "
+                f"from {top + 1}: none is used twice"
+            )
+        self._last_seq = top
+
+    def _apply_safely(self, record: dict[str, Any]) -> None:
+        """Apply a journal record; one that passed its checksum but is not whole is reported and set aside."""
+        try:
             self._apply(record)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            self.warnings.append(f"日志记录不完整,已跳过 / an incomplete journal record was set aside: {record}"[:300])
+            seq = record.get("entry", {}).get("seq") if isinstance(record.get("entry"), dict) else None
+            if isinstance(seq, int) and seq > 0:
+                self._last_seq = max(self._last_seq, seq)
+                self._ledger.lose({seq} - {entry.seq for entry in self._journal_entries.values()})
 
     def _apply(self, record: dict[str, Any]) -> None:
         op = record["op"]
@@ -497,107 +601,253 @@ class EntryStore:
         return self._unsynced_priority.get(entry_id) or self._unsynced_normal.get(entry_id)
 
     def _fold(self) -> None:
-        """Apply the journal to the chunk files, then replace it by an empty one. Idempotent if interrupted."""
-        if not self._journal_entries and not self._journal_acks and not self._journal_audit:
+        """Apply the journal to the chunk files, then swap in a journal of what arrived meanwhile.
+
+        Called holding the fold lock. Idempotent if interrupted: the old journal stays until the swap.
+        """
+        with self._locked():
+            entries = dict(self._journal_entries)
+            acks = dict(self._journal_acks)
+            audit = list(self._journal_audit)
+            suspect = set(self._suspect)
+            offset, inode = self._journal.offset, self._journal.inode
+        if not entries and not acks and not audit and not suspect:
             return
-        per_chunk: dict[str, tuple[list[Entry], list[list[Any]]]] = {}
-        for entry in self._journal_entries.values():
+        per_chunk: dict[str, tuple[list[Entry], list[list[Any]]]] = {name: ([], []) for name in suspect}
+        for entry in entries.values():
             per_chunk.setdefault(chunk_name(entry.day, entry.seq), ([], []))[0].append(entry)
-        for entry_id, (revision, seq, chunk, at) in self._journal_acks.items():
+        for entry_id, (revision, seq, chunk, at) in acks.items():
             per_chunk.setdefault(chunk, ([], []))[1].append([entry_id, revision, seq, at])
-        for name, (entries, acks) in per_chunk.items():
-            self._fold_chunk(name, entries, acks)
+        for name, (chunk_entries, chunk_acks) in per_chunk.items():
+            info = self._fold_chunk(name, chunk_entries, chunk_acks)
+            with self._locked():
+                self._chunks[name] = info
+                self._suspect.discard(name)
         per_day: dict[str, list[dict[str, Any]]] = {}
-        for item in self._journal_audit:
+        for item in audit:
             per_day.setdefault(item["at"][:10], []).append(item)
         for day, items in per_day.items():
             path = self.audit_dir / f"{day}.json"
-            data = self._read_tiny(path)
-            table = data.setdefault("audit", {})
-            start = max((int(k) for k in table), default=0) + 1
-            table.update({str(start + i): item for i, item in enumerate(items)})
-            AtomicJSONStorage(path).write(data)
-        self._write_meta()
-        self._journal.reset(self._last_seq)
-        self._journal_entries.clear()
-        self._journal_acks.clear()
-        self._journal_audit.clear()
+            kept = self._read_audit(path, repair=True)
+            write_atomic(path, b"".join(records.encode(item) for item in kept + items))
+        with self._locked():
+            if self._journal.inode != inode:
+                return  # another process repaired the journal meanwhile: the next fold starts over
+            self._write_meta()
+            self._journal.reset(self._last_seq, keep_from=offset)
+            for entry_id, entry in entries.items():
+                if self._journal_entries.get(entry_id) is entry:
+                    del self._journal_entries[entry_id]
+            for entry_id, ack in acks.items():
+                if self._journal_acks.get(entry_id) is ack:
+                    del self._journal_acks[entry_id]
+            del self._journal_audit[: len(audit)]
 
-    def _fold_chunk(self, name: str, entries: list[Entry], acks: list[list[Any]]) -> None:
-        # Folding goes through the storage seam (read the file once, write it once): TinyDB's Table would
-        # rewrite the whole file for every single upsert.
-        path = self._chunk_path(name)
-        data = self._read_tiny(path)
-        docs = data.setdefault("entries", {})
+    def _fold_chunk(self, name: str, entries: list[Entry], acks: list[list[Any]]) -> dict[str, int]:
+        """Merge entries and acknowledgements into one chunk file (read once, written once); return its summary."""
+        chunk = self._chunk_for_fold(name)
+        docs = chunk.docs
         for entry in entries:
-            old = docs.get(str(entry.seq))
+            old = docs.get(entry.seq)
             if old is None or int(old.get("revision", 0)) <= entry.revision:
-                docs[str(entry.seq)] = entry.to_dict()
+                docs[entry.seq] = entry.to_dict()
         for entry_id, revision, seq, at in acks:
-            doc = docs.get(str(seq))
+            doc = docs.get(seq)
             if doc is not None and doc["entry_id"] == entry_id and doc.get("revision", 0) == revision:
-                doc["acked_at"] = at
-        AtomicJSONStorage(path).write(data)
-        self._chunks[name] = _chunk_info(docs)
+                docs[seq] = {**doc, "acked_at": at}
+        seqs = (chunk.seqs or set()) | set(docs)
+        write_chunk(self._chunk_path(name), docs.values(), seqs, chunk.lines)
+        return _chunk_info(Chunk(docs=docs, seqs=seqs))
+
+    def _chunk_for_fold(self, name: str) -> Chunk:
+        """A chunk file read for rewriting (holding the fold lock): a damaged one is moved aside and its losses
+        noted, and the chunk returned is what the rewritten file will hold."""
+        path = self._chunk_path(name)
+        chunk = read_chunk(path, name)
+        listed = name in self._chunks
+        if chunk.damaged or chunk.seqs is None or (listed and not chunk.exists):
+            if chunk.exists:
+                move_aside(path)
+            with self._locked():
+                if chunk.seqs is None or not chunk.exists:
+                    chunk.seqs = self._candidates(name) | set(chunk.docs)
+                self._report_damage(name, chunk, key=None)
+                self._note_lost(name, chunk)
+            write_chunk(path, chunk.docs.values(), chunk.seqs, chunk.lines)
+            chunk = Chunk(docs=chunk.docs, seqs=chunk.seqs, lines=chunk.lines)
+        else:
+            with self._locked():
+                self._note_lost(name, chunk)
+            if chunk.legacy:
+                write_chunk(path, chunk.docs.values(), chunk.seqs)
+        self._chunk_cache.pop(name, None)
+        return chunk
+
+    def _candidates(self, name: str) -> set[int]:
+        """Sequence numbers a chunk whose list is lost may have held: its block's numbers found nowhere else."""
+        block = block_range(name)
+        elsewhere = {entry.seq for entry in self._journal_entries.values()}
+        day, number = name.split(".")
+        for path in self.entries_dir.glob(f"*.{number}.json"):
+            if path.stem != name:
+                other = read_chunk(path, path.stem)
+                elsewhere |= other.seqs or set(other.docs)
+        return {seq for seq in block if seq <= self._last_seq} - elsewhere
+
+    def _note_lost(self, name: str, chunk: Chunk) -> None:
+        """Put a chunk's missing entries (not in the journal either) into the ledger; warn about new losses."""
+        if chunk.sound and not chunk.missing:
+            return
+        present = {entry.seq for entry in self._journal_entries.values()}
+        new = self._ledger.lose(chunk.missing - present)
+        if new:
+            self.warnings.append(f"{name}: {len(new)} 条记录损坏 / {len(new)} entries damaged (seq {_show_seqs(new)})")
+
+    def _report_damage(self, name: str, chunk: Chunk, key: tuple[int, int, int] | None) -> None:
+        if key is not None and (name, key) in self._reported_damage:
+            return
+        if key is not None:
+            self._reported_damage.add((name, key))
+        kept = len(chunk.docs)
+        self.warnings.append(
+            f"记录文件 {name} 已损坏,保留 {kept} 条完好记录 / chunk file {name} damaged: "
+            f"{kept} intact entries kept, {chunk.damaged} damaged records set aside"
+        )
 
     def _chunk_path(self, name: str) -> Path:
         return self.entries_dir / f"{name}.json"
 
-    def _read_chunk(self, name: str) -> dict[str, Any]:
-        """A chunk file's tables, cached while the file is unchanged."""
+    def _read_chunk(self, name: str, cache: bool = True) -> Chunk:
+        """A chunk file's intact documents, cached while the file is unchanged; damage is reported, not raised.
+
+        Without `cache`, the chunk is neither taken from the cache nor kept: a busy day is read chunk by chunk.
+        """
         path = self._chunk_path(name)
         try:
             stat = path.stat()
         except FileNotFoundError:
-            return {}
+            return Chunk(seqs=set(), exists=False)
         key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)  # every write is a rename: a new inode
         cached = self._chunk_cache.get(name)
         if cached is not None and cached[0] == key:
             return cached[1]
-        data = self._read_tiny(path)
+        chunk = read_chunk(path, name)
+        if chunk.damaged or chunk.seqs is None:
+            with self._mutex:
+                self._report_damage(name, chunk, key)
+                self._suspect.add(name)
+        if not cache:
+            return chunk
         if len(self._chunk_cache) >= CHUNK_CACHE:
-            self._chunk_cache.pop(next(iter(self._chunk_cache)))
-        self._chunk_cache[name] = (key, data)
-        return data
+            self._chunk_cache.pop(next(iter(self._chunk_cache)), None)
+        self._chunk_cache[name] = (key, chunk)
+        return chunk
 
-    def _read_tiny(self, path: Path) -> dict[str, Any]:
-        try:
-            return AtomicJSONStorage(path).read() or {}
-        except CorruptFileError as exc:
-            aside = move_aside(path)
-            self.warnings.append(f"{exc}; 已移至 / moved to {aside.name}")
-            return {}
+    def _read_audit(self, path: Path, repair: bool = False) -> list[dict[str, Any]]:
+        """The intact audit records of one day's file; a damaged file is reported (and with `repair` rewritten)."""
+        found = records.read(path)
+        legacy = found.exists and found.records == [] and found.damaged == 1 and path.read_bytes()[:1] == b"{"
+        if legacy:
+            found = _read_legacy_audit(path)
+        items = [r for r in found.records if isinstance(r.get("at"), str) and {"kind", "detail"} <= r.keys()]
+        damaged = found.damaged + len(found.records) - len(items)
+        if legacy and repair and not damaged:
+            write_atomic(path, b"".join(records.encode(item) for item in items))
+        if damaged:
+            with self._mutex:
+                try:
+                    stat = path.stat()
+                    key = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+                except FileNotFoundError:
+                    key = (0, 0, 0)
+                if ("audit/" + path.name, key) not in self._reported_damage:
+                    self._reported_damage.add(("audit/" + path.name, key))
+                    self.warnings.append(
+                        f"审计文件 {path.name} 已损坏,{damaged} 条记录无法读取 / audit file {path.name} damaged: "
+                        f"{damaged} records unreadable, {len(items)} kept"
+                    )
+            if repair:
+                move_aside(path)
+                write_atomic(path, b"".join(records.encode(item) for item in items))
+        return items
 
     def _load_meta(self) -> tuple[dict[str, dict[str, int]], int]:
+        found = records.read(self._meta_path)
+        meta = next((r for r in found.records if r.get("op") == "meta"), None)
+        chunks: dict[str, dict[str, int]] = {}
+        last_seq = 0
         try:
-            data: dict[str, Any] | None = AtomicJSONStorage(self._meta_path).read()
-        except CorruptFileError as exc:
-            aside = move_aside(self._meta_path)
-            self.warnings.append(f"{exc}; 已移至 / moved to {aside.name}; 已重建 / rebuilt")
-            data = None
-        chunks: dict[str, dict[str, int]] = {n: dict(v) for n, v in (data or {}).get("chunks", {}).items()}
-        last_seq = int((data or {}).get("last_seq", 0))
+            if meta is not None and not found.damaged:
+                chunks = {str(n): _checked_info(v) for n, v in meta["chunks"].items()}
+                last_seq = int(meta["last_seq"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            meta = None
+        if found.exists and (meta is None or found.damaged):
+            if not _legacy_meta(self._meta_path):
+                aside = move_aside(self._meta_path)
+                self.warnings.append(
+                    f"{self._meta_path}: 文件已损坏,已移至 {aside.name},已重建 / file is damaged, moved to "
+                    f"{aside.name}; rebuilt"
+                )
+            meta = None
         on_disk = {p.stem for p in self.entries_dir.glob("*.json")}
-        if data is None or set(chunks) != on_disk:
-            chunks = {}
+        if meta is None or set(chunks) != on_disk:
+            for name in sorted(set(chunks) - on_disk):
+                self.warnings.append(f"记录文件 {name} 丢失 / chunk file {name} is missing")
+                self._suspect.add(name)
+            rebuilt = {name: chunks[name] for name in set(chunks) - on_disk}
             for name in sorted(on_disk):
-                docs = self._read_tiny(self._chunk_path(name)).get("entries", {})
-                if docs:
-                    chunks[name] = _chunk_info(docs)
+                chunk = self._read_chunk(name)
+                rebuilt[name] = _chunk_info(chunk)
+            chunks = rebuilt
             last_seq = max([last_seq, *(c["last_seq"] for c in chunks.values())])
-            AtomicJSONStorage(self._meta_path).write({"chunks": chunks, "last_seq": last_seq})
+            write_atomic(self._meta_path, records.encode({"op": "meta", "chunks": chunks, "last_seq": last_seq}))
         return chunks, last_seq
 
     def _write_meta(self) -> None:
-        AtomicJSONStorage(self._meta_path).write({"chunks": self._chunks, "last_seq": self._last_seq})
+        meta = {"op": "meta", "chunks": self._chunks, "last_seq": self._last_seq}
+        write_atomic(self._meta_path, records.encode(meta))
 
 
-def _chunk_info(docs: dict[str, Any]) -> dict[str, int]:
+def _chunk_info(chunk: Chunk) -> dict[str, int]:
+    docs = chunk.docs
     return {
         "count": len(docs),
         "unsynced": sum(1 for d in docs.values() if d.get("acked_at") is None),
-        "last_seq": max(int(k) for k in docs),
+        "last_seq": max([*docs, *(chunk.seqs or ())], default=0),
+        "missing": len(chunk.missing) + (chunk.seqs is None),
     }
+
+
+def _checked_info(info: Any) -> dict[str, int]:
+    keys = ("count", "unsynced", "last_seq", "missing")
+    if not isinstance(info, dict) or not all(isinstance(info.get(k), int) for k in keys):
+        raise ValueError("chunk summary")
+    return {k: info[k] for k in keys}
+
+
+def _legacy_meta(path: Path) -> bool:
+    """Whether meta.json is a whole file of the earlier format (rebuilt quietly, unlike a damaged one)."""
+    try:
+        data = json.loads(path.read_bytes())
+        return isinstance(data, dict) and "chunks" in data
+    except (ValueError, UnicodeDecodeError, TypeError):
+        return False
+
+
+def _read_legacy_audit(path: Path) -> records.Lines:
+    """An audit file of the earlier format (one TinyDB JSON object, no checksums)."""
+    try:
+        table = json.loads(path.read_bytes()).get("audit", {})
+        return records.Lines(records=[dict(item) for item in table.values()])
+    except (ValueError, UnicodeDecodeError, AttributeError, TypeError):
+        return records.Lines(damaged=1)
+
+
+def _show_seqs(seqs: set[int]) -> str:
+    runs = records.ranges(seqs)
+    shown = ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs[:5])
+    return shown + (" …" if len(runs) > 5 else "")
 
 
 def _days(first: date, last: date) -> Iterator[str]:

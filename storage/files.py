@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,52 @@ class CorruptFileError(StoreError):
     """A data file cannot be read; it has been (or should be) moved aside."""
 
 
+STORE_MARK = ".kiosk-store"
+"""Put in a data directory the kiosk created or adopted: the directory is the store's own."""
+_STORE_NAMES = frozenset(
+    ("journal.jsonl", "meta.json", "seqs.json", "store.lock", "fold.lock", "roster.json", "roster.log", "notices.json")
+    + ("entries", "audit", "reports", STORE_MARK)
+)
+
+
 def ensure_private_dir(path: Path) -> Path:
+    """A folder inside the store (created by the kiosk): made private."""
     path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     os.chmod(path, PRIVATE_DIR)
     return path
+
+
+def ensure_store_dir(path: Path) -> Path:
+    """The station's data directory, which must be the store's own.
+
+    A missing one is created private and marked. An existing one is adopted when it is empty or holds only the
+    store's files, and refused when it holds anything else (`/tmp`, a home directory); its mode is never
+    changed, since the kiosk did not create it.
+    """
+    mark = path / STORE_MARK
+    if mark.exists():
+        return path
+    if not path.exists():
+        path.mkdir(parents=True, mode=PRIVATE_DIR)
+        os.chmod(path, PRIVATE_DIR)  # the umask may have narrowed mkdir's mode; this one is ours
+    else:
+        if not path.is_dir():
+            raise StoreError(f"数据目录不是目录 / the data directory is not a directory: {path}")
+        foreign = sorted(name for name in os.listdir(path) if not _store_name(name))
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (" …" if len(foreign) > 5 else "")
+            raise StoreError(
+                f"数据目录 {path} 含有其他文件({shown}),请为终端指定专用目录 / the data directory {path} holds "
+                f"other files ({shown}): give the kiosk a directory of its own ([storage] data_dir)"
+            )
+    # Not fsynced: if a power cut loses the mark, the directory holds only the store's files and is adopted again.
+    os.close(os.open(mark, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+    return path
+
+
+def _store_name(name: str) -> bool:
+    base = name.split(".corrupt-", 1)[0]
+    return base in _STORE_NAMES or (name.startswith(".") and name.endswith(".tmp"))
 
 
 def fsync_dir(path: Path) -> None:
@@ -96,15 +139,18 @@ def _alive(pid: int) -> bool:
 def move_aside(path: Path) -> Path:
     """Rename a damaged file out of the way so that the station can go on; return its new name."""
     target = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+    # Not fsynced: the repaired file written next fsyncs the directory; a power cut before that leaves the damaged
+    # file where it was, to be found and moved aside again.
     os.replace(path, target)
-    fsync_dir(path.parent)
     return target
 
 
 class AtomicJSONStorage(Storage):
     """A TinyDB storage that never leaves a half-written file, and treats a damaged one as damage.
 
-    A zero-byte file is damage too: TinyDB's JSONStorage would silently open it as an empty database.
+    The file is `CRC32\n` then the JSON: a changed byte anywhere is caught, not believed. A zero-byte file is
+    damage too: TinyDB's JSONStorage would silently open it as an empty database. Files of the earlier format
+    (plain JSON) are still read.
     """
 
     def __init__(
@@ -122,6 +168,10 @@ class AtomicJSONStorage(Storage):
             return None
         if not raw:
             raise CorruptFileError(f"{self.path}: 文件为空 / file is empty")
+        if raw[:1] != b"{":
+            checksum, _, raw = raw.partition(b"\n")
+            if checksum != b"%08x" % zlib.crc32(raw):
+                raise CorruptFileError(f"{self.path}: 文件已损坏 / file is damaged: checksum mismatch")
         try:
             data = json.loads(raw, object_hook=self.object_hook)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -133,7 +183,8 @@ class AtomicJSONStorage(Storage):
     def write(self, data: dict[str, Any]) -> None:
         if self.read_only:
             raise StoreError(f"{self.path}: 只读打开 / opened read-only")
-        write_atomic(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        write_atomic(self.path, b"%08x\n%s" % (zlib.crc32(body), body))
 
     def close(self) -> None:
         """Nothing is held open between calls."""

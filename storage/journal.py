@@ -7,33 +7,40 @@ next generation (by rename), which is how other processes notice that it was fol
 
 from __future__ import annotations
 
-import json
 import os
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from storage.files import NO_ROOM, PRIVATE_FILE, StoreFullError, move_aside, write_atomic
-
-
-def encode_record(record: dict[str, Any]) -> bytes:
-    body = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
-    return b"%08x %s\n" % (zlib.crc32(body), body)
+from storage.records import decode, encode
 
 
 def decode_line(line: bytes) -> dict[str, Any] | None:
     """The record on one complete line, or None when the line is damaged."""
-    if len(line) < 10 or line[8:9] != b" " or not line.endswith(b"\n"):
-        return None
-    body = line[9:-1]
-    try:
-        if int(line[:8], 16) != zlib.crc32(body):
-            return None
-        record = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return record if isinstance(record, dict) and "op" in record else None
+    record = decode(line)
+    return record if record is not None and "op" in record else None
+
+
+@dataclass
+class JournalOpened:
+    """What opening the journal found."""
+
+    records: list[dict[str, Any]]
+    """The records after the header."""
+    warnings: list[str]
+    missing: bool = False
+    """There was no journal file (a new store, or a lost file)."""
+    damaged: bool = False
+    """A line failed its check (or was torn): records it held are lost."""
+    header_lost: bool = False
+    """The header failed its check: the last sequence number folded before is not known from the journal."""
+    tail_lost: bool = False
+    """Damage after the last intact new entry: an entry with a higher seq than any read may be lost."""
+
+
+def _new_entry(record: dict[str, Any] | None) -> bool:
+    return record is not None and record.get("op") == "put" and record.get("entry", {}).get("revision", 0) == 0
 
 
 @dataclass
@@ -42,27 +49,22 @@ class Scan:
 
     records: list[dict[str, Any]]
     good_end: int
-    """Offset just past the last good record."""
-    damaged: bool
-    """A bad record was followed by good ones: not a torn tail but damage."""
+    """Offset just past the last good record (before the first bad or torn line)."""
 
 
 def scan(data: bytes, start: int = 0) -> Scan:
     records: list[dict[str, Any]] = []
     offset = start
-    damaged = False
     while offset < len(data):
         end = data.find(b"\n", offset)
         if end < 0:
             break  # a torn last line: the append that wrote it never returned
         record = decode_line(data[offset : end + 1])
         if record is None:
-            rest = data[end + 1 :]
-            damaged = any(decode_line(line + b"\n") for line in rest.split(b"\n") if line)
             break
         records.append(record)
         offset = end + 1
-    return Scan(records, offset, damaged)
+    return Scan(records, offset)
 
 
 class Journal:
@@ -75,6 +77,8 @@ class Journal:
         self.offset = 0
         self.generation = 0
         self.header_last_seq = 0
+        self.header_end = 0
+        """Offset of the first record after the header."""
 
     @staticmethod
     def create(path: Path, generation: int, last_seq: int) -> None:
@@ -83,43 +87,61 @@ class Journal:
         The header repeats the last sequence number, so that it is never reused even if every chunk file
         holding it has been purged and the summary lost.
         """
-        write_atomic(path, encode_record({"op": "header", "generation": generation, "last_seq": last_seq}))
+        write_atomic(path, encode({"op": "header", "generation": generation, "last_seq": last_seq}))
 
-    def open(self) -> tuple[list[dict[str, Any]], list[str]]:
-        """Open (creating or repairing as needed); return the records after the header and any warnings."""
-        warnings: list[str] = []
-        if not self.path.exists():
+    def open(self) -> JournalOpened:
+        """Open (creating or repairing as needed): the records after the header, and what was wrong.
+
+        Any line that fails its check, a torn last line included, is damage: the file is moved aside and a
+        fresh journal holding every intact record takes its place. A torn line may hold an entry whose seq
+        was handed out, so the store must not reuse the sequence numbers it may have held.
+        """
+        opened = JournalOpened(records=[], warnings=[], missing=not self.path.exists())
+        if opened.missing:
             self.create(self.path, 0, 0)
         data = self.path.read_bytes()
         found = scan(data)
         header = found.records[0] if found.records else None
-        if found.damaged or header is None or header.get("op") != "header":
+        valid_header = header is not None and header.get("op") == "header"
+        if found.good_end < len(data) or not valid_header:
             aside = move_aside(self.path)
-            warnings.append(
+            opened.damaged = True
+            opened.warnings.append(
                 f"日志文件已损坏,已移至 {aside.name},有效记录已保留 / "
                 f"journal damaged, moved to {aside.name}; valid records kept"
             )
             # Keep every intact record, also those after the damage: each line carries its own CRC.
-            intact = (decode_line(line + b"\n") for line in data.split(b"\n"))
-            records = [r for r in intact if r is not None and r.get("op") != "header"]
-            valid = header if header is not None and header.get("op") == "header" else None
+            lines = data.split(b"\n")
+            decoded = [decode_line(line + b"\n") if i < len(lines) - 1 else None for i, line in enumerate(lines)]
+            kept = [r for r in decoded if r is not None and r.get("op") != "header"]
+            bad = [i for i, (line, r) in enumerate(zip(lines, decoded, strict=True)) if r is None and line]
+            # Seqs of new entries rise through the journal: a damaged line followed by an intact new entry held
+            # a lower seq, found as a gap; a damaged line with none after it may have held any higher one.
+            opened.tail_lost = not any(_new_entry(r) for r in decoded[max(bad, default=0) + 1 :])
             fresh = {
                 "op": "header",
-                "generation": int(valid["generation"]) + 1 if valid else 0,
-                "last_seq": int(valid.get("last_seq", 0)) if valid else 0,
+                "generation": int(header["generation"]) + 1 if valid_header else 0,  # type: ignore[index]
+                "last_seq": int(header.get("last_seq", 0)) if valid_header else 0,  # type: ignore[union-attr]
             }
-            write_atomic(self.path, b"".join(encode_record(r) for r in [fresh, *records]))
+            opened.header_lost = not valid_header
+            write_atomic(self.path, b"".join(encode(r) for r in [fresh, *kept]))
             data = self.path.read_bytes()
             found = scan(data)
-        elif found.good_end < len(data):
-            with open(self.path, "r+b") as handle:  # drop a torn tail left by a crash mid-append
-                handle.truncate(found.good_end)
-                os.fsync(handle.fileno())
         self._read_header(found.records[0])
         self._attach(found.good_end)
-        return found.records[1:], warnings
+        opened.records = found.records[1:]
+        return opened
+
+    def raise_floor(self, last_seq: int) -> None:
+        """Rewrite the journal with `last_seq` in its header, keeping its records: after damage, the store
+        resumes above the high-water mark, and this keeps it there once the damage is repaired."""
+        self.reset(
+            last_seq,
+            keep_from=len(encode({"op": "header", "generation": self.generation, "last_seq": self.header_last_seq})),
+        )
 
     def _read_header(self, header: dict[str, Any]) -> None:
+        self.header_end = len(encode(header))
         self.generation = int(header["generation"])
         self.header_last_seq = int(header.get("last_seq", 0))
 
@@ -149,7 +171,7 @@ class Journal:
 
     def append(self, records: list[dict[str, Any]]) -> None:
         """Write and fdatasync records; on failure leave the file as it was."""
-        payload = b"".join(encode_record(r) for r in records)
+        payload = b"".join(encode(r) for r in records)
         size = os.fstat(self.fd).st_size
         if size > self.offset and b"\n" not in os.pread(self.fd, size - self.offset, self.offset):
             # A writer killed mid-append left a partial line (never acknowledged); appending after it would
@@ -167,9 +189,14 @@ class Journal:
             raise
         self.offset += len(payload)
 
-    def reset(self, last_seq: int) -> None:
-        """Replace the journal by an empty one of the next generation (after its records were folded)."""
-        self.create(self.path, self.generation + 1, last_seq)
+    def reset(self, last_seq: int, keep_from: int | None = None) -> None:
+        """Replace the journal by one of the next generation holding only the records from offset `keep_from`
+        on (those that arrived while a fold ran; none by default)."""
+        kept = b""
+        if keep_from is not None and self.offset > keep_from:
+            kept = os.pread(self.fd, self.offset - keep_from, keep_from)
+        header = encode({"op": "header", "generation": self.generation + 1, "last_seq": last_seq})
+        write_atomic(self.path, header + kept)
         found = scan(self.path.read_bytes())
         self._read_header(found.records[0])
         self._attach(found.good_end)

@@ -8,14 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.domain.models import Notice
-from storage.files import AtomicJSONStorage, CorruptFileError, ensure_private_dir, move_aside
+from kiosk.domain.notices import RefusedNotice
+from storage.files import AtomicJSONStorage, CorruptFileError, ensure_store_dir, move_aside
 
 
 class NoticeStore:
     """Notices, newest first, and when they were last refreshed from the center. Thread-safe."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.path = ensure_private_dir(Path(data_dir)) / "notices.json"
+        self.path = ensure_store_dir(Path(data_dir)) / "notices.json"
         self.warnings: list[str] = []
         self._mutex = threading.Lock()
 
@@ -42,8 +43,18 @@ class NoticeStore:
             data["notices"] = kept
             AtomicJSONStorage(self.path).write(data)
 
-    def replace_from_center(self, notices: Iterable[Notice], received_at: str) -> None:
-        """Take the center's list as the truth, keeping notices added locally at this station."""
+    def refused(self) -> list[RefusedNotice]:
+        """The center's notices this station refused at the last refresh, with the reasons (never on the gate)."""
+        rows = self._read().get("refused", {}).values()
+        return [
+            RefusedNotice(Notice.from_dict({k: v for k, v in r.items() if k != "reason"}), r["reason"]) for r in rows
+        ]
+
+    def replace_from_center(
+        self, notices: Iterable[Notice], received_at: str, refused: Iterable[RefusedNotice] = ()
+    ) -> None:
+        """Take the center's list as the truth, keeping notices added locally at this station; `refused` are the
+        center's notices this station will not show, kept apart so that the officer can see why."""
         with self._mutex:
             data = self._read()
             # "local" or "local:<office>" (kiosk/domain/notices.py): added here, unknown to the center
@@ -51,6 +62,9 @@ class NoticeStore:
             rows = [*local, *(n.to_dict() for n in notices)]
             data["notices"] = {str(i): row for i, row in enumerate(rows, start=1)}
             data["meta"] = {"1": {"last_refresh": received_at}}
+            data["refused"] = {
+                str(i): {**r.notice.to_dict(), "reason": r.reason} for i, r in enumerate(refused, start=1)
+            }
             AtomicJSONStorage(self.path).write(data)
 
     def _read(self) -> dict[str, Any]:

@@ -10,11 +10,16 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from kiosk.domain.config import Config, StationConfig, StorageConfig
 from kiosk.domain.models import Direction, Entry, Method, Person, Reason, Role, Verdict, new_entry_id
 
 IN_CI = os.environ.get("CI") == "true"
+
+# Property tests draw at random: a failure prints the @reproduce_failure line that replays it exactly.
+settings.register_profile("kiosk", print_blob=True)
+settings.load_profile("kiosk")
 
 
 def require_tool(name: str) -> str:

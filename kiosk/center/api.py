@@ -6,21 +6,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.exc import SQLAlchemyError
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
-from kiosk.center import entries, notice_board, reports, roster, stations
+from kiosk.center import damage, entries, errors, notice_board, reports, roster, stations
 from kiosk.center.auth import Caller, Identifier
-from kiosk.center.db import Database, DatabaseError, iso_utc
+from kiosk.center.checks import Invalid
+from kiosk.center.db import Database, iso_utc
+from kiosk.center.errors import ErrorBody, documented
+from kiosk.center.gate import DEFAULT_MAX_BODY, Gate
 from kiosk.center.schemas import (
     CompletenessReply,
     DailyReport,
+    DateText,
     EntriesIn,
     EntriesList,
     EntriesReply,
@@ -29,12 +32,14 @@ from kiosk.center.schemas import (
     NoticeIn,
     NoticeModel,
     NoticesReply,
+    QueryMoment,
     RosterChanged,
     RosterIn,
     RosterReply,
     StatsReply,
     TraceReply,
 )
+from kiosk.center.web.mount import mount_dashboard
 from kiosk.domain.models import Notice, Person
 from kiosk.domain.notices import NoticeRefused
 
@@ -50,44 +55,22 @@ async def database(request: Request) -> Database:
 Db = Annotated[Database, Depends(database)]
 
 
-async def caller(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> Caller:
-    """Whoever holds the bearer token; 401 without a known one."""
-    challenge = {"WWW-Authenticate": "Bearer"}
-    if credentials is None or not credentials.credentials:
-        raise HTTPException(401, "缺少令牌 / missing bearer token", headers=challenge)
-    identifier: Identifier = request.app.state.identifier
-    who = identifier.remembered(credentials.credentials)
-    if who is None:
-        who = await run_in_threadpool(identifier.look_up, credentials.credentials)
-    if who is None:
-        raise HTTPException(401, "令牌无效 / unknown token", headers=challenge)
+async def caller(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Caller:
+    """Whoever holds the bearer token, as the gate identified and admitted them before the body was read (see
+    gate); the bearer dependency puts the token into the OpenAPI document."""
+    who: Caller = request.state.caller
     return who
 
 
 AnyCaller = Annotated[Caller, Depends(caller)]
+"""The caller of any /api operation: the gate has checked that the token may use the path (admin, own station)."""
 
-
-async def admin(who: AnyCaller) -> Caller:
-    if not who.is_admin:
-        raise HTTPException(403, "需要管理员令牌 / this needs an admin token")
-    return who
-
-
-async def station(station_id: str, who: AnyCaller) -> Caller:
-    """The station named in the path, and only with its own token."""
-    if who.station_id != station_id:
-        raise HTTPException(403, f"此令牌不属于站点 {station_id} / this token is not station {station_id}'s")
-    return who
-
-
-StationCaller = Annotated[Caller, Depends(station)]
-AdminCaller = Annotated[Caller, Depends(admin)]
-
-stations_api = APIRouter(prefix="/api/v1/stations/{station_id}", tags=["stations"])
-shared_api = APIRouter(prefix="/api/v1", tags=["stations and admins"])
-admin_api = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+# Every operation can be refused before it runs (see gate and errors): documented once per router.
+stations_api = APIRouter(
+    prefix="/api/v1/stations/{station_id}", tags=["stations"], responses=documented(401, 403, 413, 422, 500, 503)
+)
+shared_api = APIRouter(prefix="/api/v1", tags=["stations and admins"], responses=documented(401, 413, 422, 500, 503))
+admin_api = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=documented(401, 403, 413, 422, 500, 503))
 
 
 # The handler reads the body itself (see `receive_entries`); the schema is given here for the OpenAPI page.
@@ -100,9 +83,11 @@ _ENTRIES_BODY = {
     "/entries",
     response_model=EntriesReply,
     openapi_extra=_ENTRIES_BODY,
-    responses={422: {"description": 'The body is not `{"entries": [...]}` of objects, or is too long.'}},
+    responses={
+        422: {"model": ErrorBody, "description": 'The body is not `{"entries": [...]}` of objects, or is too long.'}
+    },
 )
-async def push_entries(station_id: str, request: Request, _: StationCaller) -> Response:
+async def push_entries(station_id: str, request: Request, _: AnyCaller) -> Response:
     """Store a batch of entries idempotently by entry_id; reply only after the commit.
 
     Each entry is checked field by field: a bad one is rejected (the error names the field) and the rest stored.
@@ -121,7 +106,7 @@ def receive_entries(receiver: entries.Receiver, station_id: str, body: bytes) ->
     """
     try:
         items = entries.read_batch(body)
-    except entries.Invalid as exc:
+    except Invalid as exc:
         raise HTTPException(422, str(exc)) from None
     results = receiver.push(station_id, items)
     reply = {
@@ -133,9 +118,11 @@ def receive_entries(receiver: entries.Receiver, station_id: str, body: bytes) ->
 
 
 @stations_api.post("/heartbeat", response_model=HeartbeatReply)
-def heartbeat(station_id: str, body: HeartbeatIn, db: Db, _: StationCaller) -> HeartbeatReply:
+def heartbeat(station_id: str, body: HeartbeatIn, db: Db, _: AnyCaller) -> HeartbeatReply:
     """Tell the center the station is alive and how much it has not sent yet."""
-    now = stations.heartbeat(db, station_id, body.clock, body.pending, body.oldest_pending, body.version)
+    now = stations.heartbeat(
+        db, station_id, body.clock, body.pending, body.oldest_pending, body.version, body.refused_notices
+    )
     return HeartbeatReply(server_time=iso_utc(now) or "")
 
 
@@ -166,15 +153,20 @@ def get_notices(db: Db, _: AnyCaller) -> NoticesReply:
 
 
 @admin_api.put("/roster", response_model=RosterChanged)
-def put_roster(body: RosterIn, db: Db, _: AdminCaller) -> RosterChanged:
+def put_roster(body: RosterIn, db: Db, _: AnyCaller) -> RosterChanged:
     """Add or change people; with `replace`, also remove everyone not listed."""
     people = [Person.from_dict(person.model_dump(mode="json")) for person in body.people]
     version, changed = roster.update(db, people, body.replace)
     return RosterChanged(version=version, changed=changed)
 
 
-@admin_api.post("/notices", response_model=NoticeModel, status_code=201, responses={422: {"description": "Refused"}})
-def post_notice(body: NoticeIn, request: Request, db: Db, _: AdminCaller) -> NoticeModel:
+@admin_api.post(
+    "/notices",
+    response_model=NoticeModel,
+    status_code=201,
+    responses={422: {"model": ErrorBody, "description": "Not valid, or the URL is refused"}},
+)
+def post_notice(body: NoticeIn, request: Request, db: Db, _: AnyCaller) -> NoticeModel:
     """Publish a notice; its URL must be https on an allowed domain."""
     try:
         notice = notice_board.publish(
@@ -191,50 +183,48 @@ def _notice_model(notice: Notice) -> NoticeModel:
     return NoticeModel.model_validate(data)
 
 
-def _day(date: str) -> str:
-    if not reports.valid_date(date):
-        raise HTTPException(422, f"日期应为 YYYY-MM-DD / date must be YYYY-MM-DD: {date!r}")
-    return date
-
-
-Day = Annotated[str, Query(description="Station-local date of capture, YYYY-MM-DD.")]
+Day = Annotated[DateText, Query(description="Station-local date of capture, YYYY-MM-DD.")]
 
 
 @admin_api.get("/completeness", response_model=CompletenessReply)
 def get_completeness(
     db: Db,
-    _: AdminCaller,
+    _: AnyCaller,
     silent_minutes: Annotated[int, Query(ge=1, le=100_000, description="Quiet this long counts as silent.")] = 60,
+    clock_tolerance_seconds: Annotated[
+        int, Query(ge=1, le=10**8, description="A station clock further off than this is listed as off.")
+    ] = reports.CLOCK_TOLERANCE_SECONDS,
 ) -> CompletenessReply:
-    """Per station: entries received, highest seq, missing seq ranges, last heartbeat, and silence."""
-    return reports.completeness(db, silent_minutes)
+    """Per station: entries received, highest seq, missing seq ranges, last heartbeat, silence, clock offset,
+    backlog and its age, version; and the stations whose clock is off."""
+    return damage.annotate(db, reports.completeness(db, silent_minutes, clock_tolerance_seconds))
 
 
 @admin_api.get("/report/daily", response_model=DailyReport)
-def get_daily_report(db: Db, _: AdminCaller, date: Day) -> DailyReport:
+def get_daily_report(db: Db, _: AnyCaller, date: Day) -> DailyReport:
     """Counts by verdict for every registered station on `date` (stations with no entries included)."""
-    return reports.daily_report(db, _day(date))
+    return reports.daily_report(db, date)
 
 
 @admin_api.get("/stats", response_model=StatsReply)
-def get_stats(db: Db, _: AdminCaller, date: Day) -> StatsReply:
+def get_stats(db: Db, _: AnyCaller, date: Day) -> StatsReply:
     """Counts on `date` by campus, station and hour, split by verdict."""
-    return reports.stats(db, _day(date))
+    return reports.stats(db, date)
 
 
 @admin_api.get("/flagged", response_model=EntriesList)
-def get_flagged(db: Db, _: AdminCaller, date: Day) -> EntriesList:
+def get_flagged(db: Db, _: AnyCaller, date: Day) -> EntriesList:
     """Entries on `date` with a fever, a denial or a referral."""
-    return EntriesList(entries=reports.flagged(db, _day(date)))
+    return EntriesList(entries=reports.flagged(db, date))
 
 
 @admin_api.get("/passages", response_model=EntriesList)
 def get_passages(
     db: Db,
-    _: AdminCaller,
-    station_id: str,
-    start: Annotated[datetime, Query(description="ISO 8601, inclusive; without offset: UTC.")],
-    end: Annotated[datetime, Query(description="ISO 8601, exclusive.")],
+    _: AnyCaller,
+    station_id: Annotated[str, Query(max_length=64)],
+    start: Annotated[QueryMoment, Query(description="RFC 3339, inclusive; without offset: UTC.")],
+    end: Annotated[QueryMoment, Query(description="RFC 3339, exclusive; without offset: UTC.")],
 ) -> EntriesList:
     """Who passed the gate of `station_id` in [start, end), in time order."""
     return EntriesList(entries=reports.passages(db, station_id, start, end))
@@ -243,21 +233,32 @@ def get_passages(
 @admin_api.get("/trace", response_model=TraceReply)
 def get_trace(
     db: Db,
-    _: AdminCaller,
-    person_id: str,
+    _: AnyCaller,
+    person_id: Annotated[str, Query(max_length=64)],
     window_minutes: Annotated[int, Query(ge=0, le=24 * 60)] = 30,
 ) -> TraceReply:
     """Everyone who passed the same gate within ±window_minutes of each of the person's entries."""
     return reports.trace(db, person_id, window_minutes)
 
 
-def create_app(db_url: str, allowed_domains: Sequence[str] = ("bnu.edu.cn",), connections: int = 40) -> FastAPI:
+def create_app(
+    db_url: str,
+    allowed_domains: Sequence[str] = ("bnu.edu.cn",),
+    connections: int = 40,
+    max_body: int = DEFAULT_MAX_BODY,
+) -> FastAPI:
     """The center's application on the database at `db_url` (schema created or checked now), holding at most
-    `connections` open to PostgreSQL."""
-    app = FastAPI(
+    `connections` open to PostgreSQL and taking request bodies of at most `max_body` bytes.
+
+    /docs and /redoc are served with their scripts from the center itself (fastapi-offline's copies of Swagger
+    UI and ReDoc): campus networks often have no internet.
+    """
+    app = FastAPIOffline(
         title="Campus kiosk center",
         version="1",
-        description="Receives entries from every gate station; serves the roster and notices; answers the school.",
+        description="Receives entries from every gate station; serves the roster and notices; answers the school."
+        ' Every error is `{"error": code, "message": "中文 / English"}`.',
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.db = Database(db_url, connections)
     app.state.receiver = entries.Receiver(app.state.db)
@@ -265,20 +266,11 @@ def create_app(db_url: str, allowed_domains: Sequence[str] = ("bnu.edu.cn",), co
     app.state.allowed_domains = tuple(allowed_domains)
     for router in (stations_api, shared_api, admin_api):
         app.include_router(router)
-    app.add_exception_handler(SQLAlchemyError, _database_unavailable)
-    app.add_exception_handler(DatabaseError, _database_unavailable)
-    app.add_exception_handler(Exception, _internal_error)
-    return app
-
-
-async def _internal_error(_request: Request, _exc: Exception) -> JSONResponse:
-    # uvicorn logs the traceback for the administrator; the caller gets a message, and no acknowledgement.
-    return JSONResponse({"detail": "中心内部错误,请稍后重试 / internal error at the center, retry later"}, 500)
-
-
-async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    # Nothing was acknowledged: the station keeps its entries and retries.
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return JSONResponse(
-        {"detail": f"数据库暂不可用,请稍后重试 / the database is unavailable, retry later: {first}"}, status_code=503
+    # The gate admits only the station's own token; the caller dependency documents the bearer token.
+    app.include_router(
+        damage.api, dependencies=[Depends(caller)], responses=errors.documented(401, 403, 413, 422, 500, 503)
     )
+    mount_dashboard(app)
+    errors.install(app)
+    app.add_middleware(Gate, identifier=app.state.identifier, max_body=max_body)
+    return app

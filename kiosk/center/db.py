@@ -18,6 +18,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     Engine,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -31,8 +32,14 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-SCHEMA_VERSION = 1
-"""Raise with every change to the tables below (and teach `_ensure_schema` to migrate)."""
+SCHEMA_VERSION = 2
+"""Raise with every change to the tables below (and teach `_ensure_schema` to migrate).
+
+2: entries are identified by (station_id, entry_id); per-station totals and received seq runs kept as entries
+arrive (the completeness report reads only those); token revocation and the audit log; the station's clock offset.
+"""
+REVOKED = "revoked:"
+"""Prefix of the token_hash of a revoked token: no sha256 hex digest starts with it, so nothing matches."""
 
 metadata = MetaData()
 
@@ -51,6 +58,9 @@ stations = Table(
     Column("pending_reported", Integer),
     Column("oldest_pending", Text),
     Column("app_version", Text),
+    Column("refused_notices", Text),  # JSON list of notice ids the station's allowlist refuses (version 2)
+    Column("clock_offset", Float),  # the station's clock minus the center's, in seconds, at its last heartbeat
+    Column("revoked_at", DateTime),
 )
 
 admins = Table(
@@ -59,13 +69,15 @@ admins = Table(
     Column("admin_id", Integer, primary_key=True, autoincrement=True),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
 )
 
 entries = Table(
     "entries",
     metadata,
+    # Two stations may use the same entry id (a cloned image, a bug, a hostile station): each keeps its own.
+    Column("station_id", String(64), primary_key=True),
     Column("entry_id", String(64), primary_key=True),
-    Column("station_id", String(64), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("person_id", String(64), nullable=False),
     Column("captured_utc", DateTime, nullable=False),
@@ -83,6 +95,38 @@ entries = Table(
     Index("entries_day", "day"),
 )
 
+station_totals = Table(
+    "station_totals",
+    metadata,
+    Column("station_id", String(64), primary_key=True),
+    Column("received", Integer, nullable=False),
+    Column("max_seq", Integer, nullable=False),
+    Column("last_received", DateTime, nullable=False),
+)
+"""Per station, kept in the transaction that stores its entries: entries received, highest seq, last arrival."""
+
+seq_runs = Table(
+    "seq_runs",
+    metadata,
+    Column("station_id", String(64), primary_key=True),
+    # Keyed by the run's end: a station appends at its end, so the run it extends is found first.
+    Column("last_seq", Integer, primary_key=True),
+    Column("first_seq", Integer, nullable=False),
+)
+"""Per station, the maximal runs [first_seq, last_seq] of seqs received; the gaps are what lies between."""
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("audit_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("detail", Text, nullable=False, default=""),
+)
+"""Who changed access to the center, and when. Token caches drop what they hold when this table grows."""
+
 people = Table(
     "people",
     metadata,
@@ -93,6 +137,9 @@ people = Table(
     Column("dorm", Text, nullable=False),
     Column("return_approved", Boolean, nullable=False),
     Column("observation", Boolean, nullable=False),
+    # Canonical card numbers (kiosk/domain/cards.py), separated by spaces; added in schema version 2.
+    Column("card_nos", Text, nullable=False, server_default=""),
+    Column("lost_cards", Text, nullable=False, server_default=""),
     Column("removed", Boolean, nullable=False),
     # The roster version in which this row last changed: stations ask for everything newer than theirs.
     Column("version", Integer, nullable=False),
@@ -110,6 +157,16 @@ notices = Table(
     Column("published_at", String(40), nullable=False),
     Column("created_at", DateTime, nullable=False),
 )
+
+
+damaged_seqs = Table(
+    "damaged_seqs",
+    metadata,
+    Column("station_id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("reported_at", DateTime, nullable=False),
+)
+"""Sequence numbers a station lost to a damaged file before the center had them (kiosk/center/damage.py)."""
 
 
 class DatabaseError(Exception):
@@ -215,11 +272,59 @@ def _ensure_schema(engine: Engine) -> None:
         with engine.begin() as conn:
             metadata.create_all(conn)
             conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
+    elif found == 1:
+        with engine.begin() as conn:
+            _migrate_from_1(conn)
     elif found > SCHEMA_VERSION:
         raise DatabaseError(
             f"数据库结构版本 {found} 比本程序支持的 {SCHEMA_VERSION} 新,请升级中心程序"
             f" / the database schema is version {found}, newer than this program's {SCHEMA_VERSION}: upgrade the center"
         )
+
+
+def _migrate_from_1(conn: Connection) -> None:
+    """Version 1 to 2, in one transaction: the entries' key becomes (station_id, entry_id), new columns and tables,
+    and the summaries built once from the entries already stored."""
+    for table, column in (
+        ("stations", "refused_notices TEXT"),
+        ("stations", "clock_offset FLOAT"),
+        ("stations", "revoked_at TIMESTAMP"),
+        ("admins", "revoked_at TIMESTAMP"),
+        ("people", "card_nos TEXT NOT NULL DEFAULT ''"),
+        ("people", "lost_cards TEXT NOT NULL DEFAULT ''"),
+    ):
+        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column}")
+    if conn.dialect.name == "sqlite":
+        # SQLite cannot change a primary key in place: copy into a table made with the new one.
+        for index in entries.indexes:
+            conn.exec_driver_sql(f"DROP INDEX {index.name}")
+        conn.exec_driver_sql("ALTER TABLE entries RENAME TO entries_v1")
+        entries.create(conn)
+        names = ", ".join(column.name for column in entries.columns)
+        conn.exec_driver_sql(f"INSERT INTO entries ({names}) SELECT {names} FROM entries_v1")
+        conn.exec_driver_sql("DROP TABLE entries_v1")
+    else:
+        conn.exec_driver_sql("ALTER TABLE entries DROP CONSTRAINT entries_pkey, ADD PRIMARY KEY (station_id, entry_id)")
+    metadata.create_all(conn)
+    rebuild_summaries(conn)
+    conn.execute(schema_version.update().values(version=SCHEMA_VERSION))
+
+
+def rebuild_summaries(conn: Connection) -> None:
+    """Recompute station_totals and seq_runs from every stored entry (a migration, a bulk load, a repair)."""
+    conn.execute(station_totals.delete())
+    conn.execute(seq_runs.delete())
+    conn.exec_driver_sql(
+        "INSERT INTO station_totals (station_id, received, max_seq, last_received)"
+        " SELECT station_id, count(*), max(seq), max(received_at) FROM entries GROUP BY station_id"
+    )
+    # Within a run of consecutive seqs, seq minus its rank is the same number: group by it (gaps and islands).
+    conn.exec_driver_sql(
+        "INSERT INTO seq_runs (station_id, last_seq, first_seq)"
+        " SELECT station_id, max(seq), min(seq) FROM"
+        " (SELECT station_id, seq, seq - dense_rank() OVER (PARTITION BY station_id ORDER BY seq) AS run"
+        " FROM entries) AS numbered GROUP BY station_id, run"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,7 +1,9 @@
 """Receiving entries: each one checked field by field, the batch stored in one transaction, idempotently.
 
-An entry is identified by `entry_id`; a newer revision replaces the stored one, the same or an older one changes
-nothing. Results are produced only after the commit, so "stored" and "duplicate" both mean durable.
+An entry is identified by its station and `entry_id`; a newer revision replaces the stored one, the same or an
+older one changes nothing. Results are produced only after the commit, so "stored" and "duplicate" both mean
+durable. Nothing a station sends can fail another station's push: entries are checked in full before they join
+a shared transaction, and a batch the database still refuses is split until the refused entry stands alone.
 """
 
 from __future__ import annotations
@@ -16,13 +18,20 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import Connection
+import psycopg
+from sqlalchemy.exc import DBAPIError
 
-from kiosk.center.db import Database
-from kiosk.center.group_commit import GroupCommit, Row
+from kiosk.center import summaries
+from kiosk.center.checks import Invalid, check_moment, check_text
+from kiosk.center.db import Database, DatabaseError
+from kiosk.center.group_commit import GroupCommit, Key, Row
 from kiosk.domain.models import Direction, Method, Reason, Role, Verdict
 
 MAX_BATCH = 5000
+MAX_LIST = 32
+"""Most reasons or readings one entry may carry (a real one has a few)."""
+MAX_NUMBER = 1e12
+"""Bound on numbers (seconds since boot, degrees): far beyond any real value, safely inside a float."""
 
 Status = Literal["stored", "duplicate", "rejected"]
 
@@ -35,18 +44,16 @@ class PushResult:
     error: str | None = None
 
 
-class Invalid(ValueError):
-    """One field of an entry is wrong; the message names it, in Chinese and English."""
-
-
 def _text(limit: int, required: bool = True) -> Callable[[Any], None]:
     def check(value: Any) -> None:
-        if not isinstance(value, str):
-            raise Invalid("应为字符串 / must be a string")
-        if required and not value.strip():
-            raise Invalid("不能为空 / must not be empty")
-        if len(value) > limit:
-            raise Invalid(f"超过 {limit} 个字符 / longer than {limit} characters")
+        # The common case in one expression (every entry has six texts); check_text says what is wrong.
+        if (
+            type(value) is not str
+            or len(value) > limit
+            or (required and not value.strip())
+            or not (value.isascii() and value.isprintable())
+        ):
+            check_text(value, limit, required)
 
     return check
 
@@ -71,8 +78,12 @@ def _choice(enum: type[StrEnum]) -> Callable[[Any], None]:
 
 
 def _number(value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    kind = type(value)  # bool is a subclass of int, and is refused here
+    # isfinite only on floats: it overflows on a huge integer (10**400 is valid JSON).
+    if not (kind is float and math.isfinite(value) or kind is int):
         raise Invalid("应为数字 / must be a number")
+    if not -MAX_NUMBER <= value <= MAX_NUMBER:
+        raise Invalid(f"绝对值应不超过 {MAX_NUMBER:g} / must be at most {MAX_NUMBER:g} either way")
 
 
 def _flag(value: Any) -> None:
@@ -80,25 +91,23 @@ def _flag(value: Any) -> None:
         raise Invalid("应为 true 或 false / must be true or false")
 
 
-_short_text = _text(40)
-
-
 def _moment(value: Any) -> None:
-    _short_text(value)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise Invalid("不是 ISO 8601 时间 / not an ISO 8601 time") from None
-    if parsed.tzinfo is None:
-        raise Invalid("缺少时区(如 +08:00) / has no UTC offset (e.g. +08:00)")
+    check_moment(value)
 
 
 _reason = _choice(Reason)
 
 
-def _reasons(value: Any) -> None:
+def _list(value: Any) -> list[Any]:
     if not isinstance(value, list):
         raise Invalid("应为列表 / must be a list")
+    if len(value) > MAX_LIST:
+        raise Invalid(f"最多 {MAX_LIST} 项 / at most {MAX_LIST} items")
+    return value
+
+
+def _reasons(value: Any) -> None:
+    _list(value)
     for reason in value:
         _reason(reason)
 
@@ -122,9 +131,7 @@ _reading = _record({"celsius": _number, "taken_at": _moment, "operator": _text(6
 
 
 def _readings(value: Any) -> None:
-    if not isinstance(value, list):
-        raise Invalid("应为列表 / must be a list")
-    for index, reading in enumerate(value):
+    for index, reading in enumerate(_list(value)):
         try:
             _reading(reading)
         except Invalid as exc:
@@ -215,6 +222,8 @@ def read_batch(body: bytes) -> list[dict[str, Any]]:
         parsed = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise Invalid("请求体不是 JSON / the body is not JSON") from None
+    except RecursionError:
+        raise Invalid("JSON 嵌套过深 / the JSON is nested too deeply") from None
     items = parsed.get("entries") if isinstance(parsed, dict) else None
     if not isinstance(items, list):
         raise Invalid('请求体应为 {"entries": [...]} / the body must be {"entries": [...]}')
@@ -226,8 +235,8 @@ def read_batch(body: bytes) -> list[dict[str, Any]]:
 
 
 ROW_COLUMNS = (
-    "entry_id",
     "station_id",
+    "entry_id",
     "seq",
     "person_id",
     "captured_utc",
@@ -240,8 +249,9 @@ ROW_COLUMNS = (
     "received_at",
     "data",
 )
-"""The columns of `entries`, in the order of the tuples `entry_row` gives."""
+"""The columns of `entries`, in the order of the tuples `entry_row` gives: the entry's key first."""
 _REVISION = ROW_COLUMNS.index("revision")
+_RECEIVED_AT = ROW_COLUMNS.index("received_at")
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
 
 
@@ -255,8 +265,8 @@ def entry_row(document: dict[str, Any], received_at: str) -> tuple[Any, ...]:
     captured_at = document["captured_at"]
     captured = datetime.fromisoformat(captured_at)
     return (
-        document["entry_id"],
         document["station_id"],
+        document["entry_id"],
         document["seq"],
         document["person_id"],
         db_time(captured),
@@ -272,50 +282,83 @@ def entry_row(document: dict[str, Any], received_at: str) -> tuple[Any, ...]:
 
 
 _NAMES = ", ".join(ROW_COLUMNS)
-_REPLACED = ", ".join(f"{name} = excluded.{name}" for name in ROW_COLUMNS if name != "entry_id")
-# Only a newer revision from the same station replaces; a replay or a stray id changes nothing.
-_ON_CONFLICT = (
-    f"ON CONFLICT (entry_id) DO UPDATE SET {_REPLACED}"
-    " WHERE entries.revision < excluded.revision AND entries.station_id = excluded.station_id RETURNING entry_id"
-)
+_KEY = "station_id, entry_id"
+_REPLACED = ", ".join(f"{name} = excluded.{name}" for name in ROW_COLUMNS[2:])
+# Only a newer revision replaces; a replay changes nothing. Another station's entry of the same id is another entry.
+_NEWER = f"ON CONFLICT ({_KEY}) DO UPDATE SET {_REPLACED} WHERE entries.revision < excluded.revision"
 SMALL_BATCH = 50
 """Up to this many rows, PostgreSQL takes a multi-row INSERT: its scratch table for COPY costs ~4 ms of server
 CPU per transaction (catalog rows made and dropped), ten times a small INSERT's. Above it, COPY is faster."""
 
 
 @cache
-def _multirow_upsert(rows: int, placeholder: str) -> str:
+def _multirow(rows: int, placeholder: str, conflict: str) -> str:
     values = "(" + ", ".join([placeholder] * len(ROW_COLUMNS)) + ")"
-    return f"INSERT INTO entries ({_NAMES}) VALUES {', '.join([values] * rows)} {_ON_CONFLICT}"
+    return f"INSERT INTO entries ({_NAMES}) VALUES {', '.join([values] * rows)} {conflict}"
 
 
-def _store_sqlite(conn: Connection, rows: list[Row]) -> set[str]:
-    # Multi-row INSERTs with the values already in stored form: SQLAlchemy's per-value type processing cost
-    # as much as SQLite's own work. As many rows per statement as SQLite allows bound parameters.
-    driver = conn.connection.driver_connection
-    per_statement = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(ROW_COLUMNS)  # type: ignore[union-attr]
-    cursor = driver.cursor()  # type: ignore[union-attr]
-    written: set[str] = set()
+Arrival = tuple[str, str, int]
+"""(station_id, entry_id, seq) of an entry stored for the first time."""
+_RETURNING = f"RETURNING {_KEY}, seq"
+
+
+def _store_sqlite(cursor: Any, rows: list[Row]) -> tuple[list[Arrival], list[Key]]:
+    """(entries stored for the first time, keys replaced by a newer revision).
+
+    Multi-row INSERTs with the values already in stored form: SQLAlchemy's per-value type processing cost as
+    much as SQLite's own work. SQLite cannot tell an insert from an update in RETURNING, so new rows go first
+    (DO NOTHING) and only the rest are offered as revisions; a batch of new entries costs one statement.
+    """
+    per_statement = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(ROW_COLUMNS)
+    inserted = _run_chunks(cursor, rows, per_statement, f"ON CONFLICT ({_KEY}) DO NOTHING {_RETURNING}")
+    if len(inserted) == len(rows):
+        return inserted, []
+    new = {(station_id, entry_id) for station_id, entry_id, _ in inserted}
+    rest = [row for row in rows if row[:2] not in new]
+    replaced = _run_chunks(cursor, rest, per_statement, f"{_NEWER} {_RETURNING}")
+    return inserted, [(station_id, entry_id) for station_id, entry_id, _ in replaced]
+
+
+def _run_chunks(cursor: Any, rows: list[Row], per_statement: int, conflict: str) -> list[Arrival]:
+    returned: list[Arrival] = []
     for start in range(0, len(rows), per_statement):
         chunk = rows[start : start + per_statement]
-        cursor.execute(_multirow_upsert(len(chunk), "?"), [value for row in chunk for value in row])
-        written.update(entry_id for (entry_id,) in cursor.fetchall())
-    return written
+        cursor.execute(_multirow(len(chunk), "?", conflict), [value for row in chunk for value in row])
+        returned += cursor.fetchall()
+    return returned
 
 
-def _store_postgresql(conn: Connection, rows: list[Row]) -> set[str]:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+# xmax is 0 on a row version that was inserted, the updating transaction's id on one that was updated.
+_RETURNING_PG = f"{_RETURNING}, xmax = 0"
+
+
+def _store_postgresql(cursor: Any, rows: list[Row]) -> tuple[list[Arrival], list[Key]]:
+    """(entries stored for the first time, keys replaced by a newer revision)."""
     if len(rows) <= SMALL_BATCH:
-        cursor.execute(_multirow_upsert(len(rows), "%s"), [value for row in rows for value in row])
-        return {entry_id for (entry_id,) in cursor.fetchall()}
-    # COPY into a scratch table, then one upsert from it: several times faster than a multi-row INSERT,
-    # whose thousands of parameters PostgreSQL must parse and plan on every batch.
-    cursor.execute("CREATE TEMPORARY TABLE incoming (LIKE entries) ON COMMIT DROP")
-    with cursor.copy(f"COPY incoming ({_NAMES}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    cursor.execute(f"INSERT INTO entries ({_NAMES}) SELECT {_NAMES} FROM incoming {_ON_CONFLICT}")
-    return {entry_id for (entry_id,) in cursor.fetchall()}
+        cursor.execute(_multirow(len(rows), "%s", f"{_NEWER} {_RETURNING_PG}"), [v for row in rows for v in row])
+    else:
+        # COPY into a scratch table, then one upsert from it: several times faster than a multi-row INSERT,
+        # whose thousands of parameters PostgreSQL must parse and plan on every batch.
+        cursor.execute("CREATE TEMPORARY TABLE incoming (LIKE entries) ON COMMIT DROP")
+        with cursor.copy(f"COPY incoming ({_NAMES}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(f"INSERT INTO entries ({_NAMES}) SELECT {_NAMES} FROM incoming {_NEWER} {_RETURNING_PG}")
+    inserted: list[Arrival] = []
+    replaced: list[Key] = []
+    for station_id, entry_id, seq, new in cursor.fetchall():
+        if new:
+            inserted.append((station_id, entry_id, seq))
+        else:
+            replaced.append((station_id, entry_id))
+    return inserted, replaced
+
+
+def _caused_by_the_rows(exc: BaseException) -> bool:
+    """Whether a failed write may be the fault of a row it held (a value the database refused), rather than of
+    the database (disk full, connection lost, locked), where writing the rows one by one cannot help."""
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    return not isinstance(cause, sqlite3.OperationalError | psycopg.OperationalError | OSError | DatabaseError)
 
 
 class Receiver:
@@ -336,7 +379,7 @@ class Receiver:
             except Invalid as exc:
                 results[index] = _rejected(item, str(exc))
                 continue
-            entry_id, revision = row[0], row[_REVISION]
+            entry_id, revision = row[1], row[_REVISION]
             earlier = chosen.get(entry_id)
             # One statement may not touch a row twice: keep the newest copy; the others are covered by it.
             if earlier is not None and earlier[1][_REVISION] >= revision:
@@ -345,25 +388,61 @@ class Receiver:
             if earlier is not None:
                 results[earlier[0]] = PushResult(entry_id, earlier[1][_REVISION], "duplicate")
             chosen[entry_id] = (index, row)
-        written: set[str] = set()
+        written: set[Key] = set()
+        failed: dict[Key, str] = {}
         if chosen:
-            rows = [row for _, row in chosen.values()]
-            written = self._group.write(rows) if self._group is not None else self._write(rows)
+            written, failed = self._store([row for _, row in chosen.values()])
         for entry_id, (index, row) in chosen.items():
-            results[index] = PushResult(entry_id, row[_REVISION], "stored" if entry_id in written else "duplicate")
+            key = (station_id, entry_id)
+            if key in failed:
+                results[index] = _rejected(items[index], failed[key])
+            else:
+                results[index] = PushResult(entry_id, row[_REVISION], "stored" if key in written else "duplicate")
         return [result for result in results if result is not None]
 
-    def _write(self, rows: list[Row]) -> set[str]:
-        store = _store_sqlite if self.db.is_sqlite else _store_postgresql
+    def _store(self, rows: list[Row]) -> tuple[set[Key], dict[Key, str]]:
+        """(keys written, {key: why it could not be stored}); a row the database refuses is isolated by
+        splitting the batch, so that the rest is still stored. Raises when the database itself fails."""
+        try:
+            return (self._group.write(rows) if self._group is not None else self._write(rows)), {}
+        except Exception as exc:
+            if not _caused_by_the_rows(exc):
+                raise
+            if len(rows) == 1:
+                return set(), {
+                    rows[0][:2]: f"中心无法保存此条目 / the center could not store this entry: {_first_line(exc)}"
+                }
+        half = len(rows) // 2
+        written, failed = self._store(rows[:half])
+        more_written, more_failed = self._store(rows[half:])
+        return written | more_written, failed | more_failed
+
+    def _write(self, rows: list[Row]) -> set[Key]:
+        postgresql = not self.db.is_sqlite
         with self.db.write() as conn:
-            return store(conn, rows)
+            cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            inserted, replaced = (_store_postgresql if postgresql else _store_sqlite)(cursor, rows)
+            if inserted or replaced:
+                arrived = [(station_id, seq) for station_id, _, seq in inserted]
+                touched = {station_id for station_id, _ in replaced}
+                summaries.record(cursor, postgresql, arrived, touched, max(row[_RECEIVED_AT] for row in rows))
+        return {(station_id, entry_id) for station_id, entry_id, _ in inserted}.union(replaced)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def _rejected(item: Any, error: str) -> PushResult:
     entry_id = item.get("entry_id") if isinstance(item, dict) else None
     revision = item.get("revision") if isinstance(item, dict) else None
+    try:
+        echoed = check_text(entry_id, 64)
+    except Invalid:  # not echoed: it may not even be encodable in the reply
+        echoed = ""
     return PushResult(
-        entry_id=entry_id if isinstance(entry_id, str) else "",
+        entry_id=echoed,
         revision=revision if isinstance(revision, int) and not isinstance(revision, bool) else 0,
         status="rejected",
         error=error,

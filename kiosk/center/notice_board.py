@@ -51,3 +51,13 @@ def newest_first(db: Database) -> list[Notice]:
             select(notices).order_by(notices.c.published_at.desc(), notices.c.created_at.desc())
         ).mappings()
         return [Notice.from_dict(dict(row)) for row in rows]
+
+
+def retire(db: Database, notice_id: str) -> Notice | None:
+    """Take a notice off every gate (stations take the center's list as the truth); the retired one, or None."""
+    with db.write() as conn:
+        row = conn.execute(select(notices).where(notices.c.notice_id == notice_id)).mappings().first()
+        if row is None:
+            return None
+        conn.execute(notices.delete().where(notices.c.notice_id == notice_id))
+    return Notice.from_dict(dict(row))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from kiosk.center import summaries
 from kiosk.center.db import Database, entries, iso_utc, stations, utc_now
 from kiosk.center.schemas import (
     CampusCounts,
@@ -45,43 +45,64 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None) if moment.tzinfo is None else moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def completeness(db: Database, silent_minutes: int) -> CompletenessReply:
-    """Per registered station: what arrived, the missing sequence ranges, and whether it has gone quiet."""
-    previous = func.lag(entries.c.seq, 1, 0).over(partition_by=entries.c.station_id, order_by=entries.c.seq)
-    ordered = select(entries.c.station_id, entries.c.seq, previous.label("previous")).subquery()
-    gaps_query = (
-        select(ordered.c.station_id, ordered.c.previous + 1, ordered.c.seq - 1)
-        .where(ordered.c.seq > ordered.c.previous + 1)
-        .order_by(ordered.c.station_id, ordered.c.seq)
-    )
-    totals_query = select(
-        entries.c.station_id, func.count(), func.max(entries.c.seq), func.max(entries.c.received_at)
-    ).group_by(entries.c.station_id)
+CLOCK_TOLERANCE_SECONDS = 120
+"""A station clock further off than this (at its last heartbeat) is listed as off by default."""
+
+
+def completeness(
+    db: Database, silent_minutes: int, clock_tolerance_seconds: int = CLOCK_TOLERANCE_SECONDS
+) -> CompletenessReply:
+    """Per registered station: what arrived, the missing sequence ranges, whether it has gone quiet, its clock,
+    its backlog and its version; and the list of stations whose clock is off by more than the tolerance.
+
+    Reads the summaries kept as entries arrive (see summaries), never the entries themselves.
+    """
     with db.read() as conn:
-        gaps: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for station_id, first, last in conn.execute(gaps_query):
-            gaps[station_id].append((int(first), int(last)))
-        totals = {row[0]: row[1:] for row in conn.execute(totals_query)}
+        received = summaries.read(conn)
         known = conn.execute(select(stations).order_by(stations.c.station_id)).mappings().all()
-    quiet_since = utc_now() - timedelta(minutes=silent_minutes)
+    now = utc_now()
+    quiet_since = now - timedelta(minutes=silent_minutes)
     reply = []
     for station in known:
-        received, max_seq, last_received = totals.get(station["station_id"], (0, 0, None))
-        contacts = [moment for moment in (station["last_heartbeat"], last_received) if moment is not None]
+        summary = received.get(station["station_id"]) or summaries.StationSummary()
+        contacts = [moment for moment in (station["last_heartbeat"], summary.last_received) if moment is not None]
+        offset = station["clock_offset"]
         reply.append(
             StationCompleteness(
                 station_id=station["station_id"],
                 name=station["name"],
                 campus=station["campus"],
-                received=received,
-                max_seq=max_seq or 0,
-                gaps=gaps.get(station["station_id"], []),
+                received=summary.received,
+                max_seq=summary.max_seq,
+                gaps=summary.gaps,
                 last_heartbeat=iso_utc(station["last_heartbeat"]),
                 pending_reported=station["pending_reported"],
+                refused_notices=json.loads(station["refused_notices"] or "[]"),
                 silent=not contacts or max(contacts) < quiet_since,
+                oldest_pending=station["oldest_pending"],
+                pending_age_seconds=_waited(station["oldest_pending"], offset, now),
+                clock_offset_seconds=offset,
+                clock_off=offset is not None and abs(offset) > clock_tolerance_seconds,
+                version=station["app_version"],
             )
         )
-    return CompletenessReply(stations=reply)
+    return CompletenessReply(
+        stations=reply,
+        clock_tolerance_seconds=clock_tolerance_seconds,
+        clock_off=[station.station_id for station in reply if station.clock_off],
+    )
+
+
+def _waited(oldest_pending: str | None, clock_offset: float | None, now: datetime) -> float | None:
+    """Seconds the oldest waiting entry has waited by the center's clock (its capture time is the station's)."""
+    if oldest_pending is None:
+        return None
+    try:
+        captured = datetime.fromisoformat(oldest_pending)
+        captured = as_utc(captured) - timedelta(seconds=clock_offset or 0)
+        return round((now - captured).total_seconds(), 1)
+    except (ValueError, OverflowError):  # stored before times were range-checked
+        return None
 
 
 def _counts_by(db: Database, day: str) -> list[tuple[str, str, int, str, int]]:
@@ -168,6 +189,15 @@ def passages(db: Database, station_id: str, start: datetime, end: datetime) -> l
         return [json.loads(data) for data in conn.execute(query).scalars()]
 
 
+def _shifted(moment: datetime, by: timedelta) -> datetime:
+    """`moment + by`, held at the ends of the calendar: an entry stored before times were range-checked may sit
+    in year 1 or 9999."""
+    try:
+        return moment + by
+    except OverflowError:
+        return datetime.max if by > timedelta(0) else datetime.min
+
+
 def trace(db: Database, person_id: str, window_minutes: int) -> TraceReply:
     """Everyone who passed the same gate within ±window of each of the person's entries."""
     window = timedelta(minutes=window_minutes)
@@ -177,7 +207,7 @@ def trace(db: Database, person_id: str, window_minutes: int) -> TraceReply:
         .order_by(entries.c.captured_utc)
         .limit(MAX_ROWS)
     )
-    nearest: dict[str, tuple[timedelta, Contact]] = {}
+    nearest: dict[tuple[str, str], tuple[timedelta, Contact]] = {}
     with db.read() as conn:
         own = conn.execute(own_query).all()
         # One indexed range query per own entry (station, time): a person has few entries, a gate many.
@@ -187,15 +217,15 @@ def trace(db: Database, person_id: str, window_minutes: int) -> TraceReply:
                 .add_columns(entries.c.person_id, entries.c.data)
                 .where(
                     entries.c.station_id == station_id,
-                    entries.c.captured_utc >= moment - window,
-                    entries.c.captured_utc <= moment + window,
+                    entries.c.captured_utc >= _shifted(moment, -window),
+                    entries.c.captured_utc <= _shifted(moment, window),
                     entries.c.person_id != person_id,
                 )
                 .limit(MAX_ROWS)
             )
             for entry_id, when, captured_at, other_id, data in others:
                 apart = abs(when - moment)
-                if entry_id in nearest and nearest[entry_id][0] <= apart:
+                if (station_id, entry_id) in nearest and nearest[station_id, entry_id][0] <= apart:
                     continue
                 document = json.loads(data)
                 contact = Contact(
@@ -208,8 +238,8 @@ def trace(db: Database, person_id: str, window_minutes: int) -> TraceReply:
                     near_entry_id=own_id,
                     minutes_apart=round(apart.total_seconds() / 60, 1),
                 )
-                nearest[entry_id] = (apart, contact)
-    ordered = sorted(nearest.values(), key=lambda pair: (pair[1].captured_at, pair[1].entry_id))
+                nearest[station_id, entry_id] = (apart, contact)
+    ordered = sorted(nearest.values(), key=lambda pair: (pair[1].captured_at, pair[1].station_id, pair[1].entry_id))
     return TraceReply(
         person_id=person_id,
         window_minutes=window_minutes,

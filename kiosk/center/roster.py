@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from kiosk.center.db import Database, people
 from kiosk.domain.models import Person
 
-FIELDS = ("name", "role", "campus", "dorm", "return_approved", "observation")
+FIELDS = ("name", "role", "campus", "dorm", "return_approved", "observation", "card_nos", "lost_cards")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,13 @@ def changes_since(db: Database, since: int) -> RosterChange:
     return RosterChange(version=version, full=full, people=present, removed=removed)
 
 
+def current_people(db: Database) -> dict[str, Person]:
+    """Everyone on the roster now, by ID (what an import is compared with)."""
+    with db.read() as conn:
+        rows = conn.execute(select(people).where(people.c.removed.is_(False))).mappings().all()
+    return {row["person_id"]: _person(row) for row in rows}
+
+
 def update(db: Database, incoming: Sequence[Person], replace: bool) -> tuple[int, int]:
     """Add or change `incoming` (and with `replace`, remove everyone else); returns (version, changed)."""
     with db.write() as conn:
@@ -76,8 +83,13 @@ def update(db: Database, incoming: Sequence[Person], replace: bool) -> tuple[int
 def _values(person: Person) -> dict[str, Any]:
     data = person.to_dict()
     data["role"] = str(person.role)
+    data["card_nos"] = " ".join(person.card_nos)
+    data["lost_cards"] = " ".join(person.lost_cards)
     return data
 
 
 def _person(row: Any) -> Person:
-    return Person.from_dict(dict(row))
+    data = dict(row)
+    data["card_nos"] = (data.get("card_nos") or "").split()
+    data["lost_cards"] = (data.get("lost_cards") or "").split()
+    return Person.from_dict(data)

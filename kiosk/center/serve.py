@@ -20,6 +20,7 @@ from uvicorn.supervisors import Multiprocess
 
 from kiosk.center.api import create_app
 from kiosk.center.db import Database
+from kiosk.center.gate import DEFAULT_MAX_BODY
 
 POSTGRESQL_CONNECTIONS = 40
 """Database connections of all workers together (PostgreSQL's default limit is 100: room left for the rest)."""
@@ -39,8 +40,16 @@ def default_workers(db: Database) -> int:
     return 1 if db.is_sqlite else os.cpu_count() or 1
 
 
-def serve(db_url: str, allowed_domains: Sequence[str], host: str, port: int, workers: int | None = None) -> None:
-    """Serve until stopped; the schema is created or checked once, before any worker starts."""
+def serve(
+    db_url: str,
+    allowed_domains: Sequence[str],
+    host: str,
+    port: int,
+    workers: int | None = None,
+    max_body: int = DEFAULT_MAX_BODY,
+) -> None:
+    """Serve until stopped; the schema is created or checked once, before any worker starts. Request bodies
+    larger than `max_body` bytes are refused (413) unread."""
     db = Database(db_url)
     try:
         count = workers or default_workers(db)
@@ -59,11 +68,11 @@ def serve(db_url: str, allowed_domains: Sequence[str], host: str, port: int, wor
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
     }
     if count == 1:
-        uvicorn.run(create_app(db_url, allowed_domains), **options)  # type: ignore[arg-type]
+        uvicorn.run(create_app(db_url, allowed_domains, max_body=max_body), **options)  # type: ignore[arg-type]
         return
     listening = listening_socket(host, port)
     # Each worker is a fresh interpreter (spawn) that builds its own app from these settings.
-    os.environ[_SETTINGS] = "\n".join([str(os.getpid()), str(count), db_url, *allowed_domains])
+    os.environ[_SETTINGS] = "\n".join([str(os.getpid()), str(count), str(max_body), db_url, *allowed_domains])
     config = uvicorn.Config("kiosk.center.serve:worker_app", factory=True, workers=count, **options)  # type: ignore[arg-type]
     Multiprocess(config, sockets=[listening]).run()
 
@@ -87,9 +96,10 @@ def listening_socket(host: str, port: int) -> socket.socket:
 
 def worker_app() -> FastAPI:
     """The app of one worker process, from the settings its supervisor left in the environment."""
-    supervisor, count, db_url, *allowed_domains = os.environ[_SETTINGS].split("\n")
+    supervisor, count, max_body, db_url, *allowed_domains = os.environ[_SETTINGS].split("\n")
     _die_with(int(supervisor))
-    return create_app(db_url, allowed_domains, connections=max(4, POSTGRESQL_CONNECTIONS // int(count)))
+    connections = max(4, POSTGRESQL_CONNECTIONS // int(count))
+    return create_app(db_url, allowed_domains, connections=connections, max_body=int(max_body))
 
 
 def _die_with(supervisor: int) -> None:

@@ -23,6 +23,8 @@ from kiosk.demo.data import (
     DEMO_STAFF_ID,
     DEMO_STATION_ID,
     DEMO_STATION_NAME,
+    DEMO_WEB_PASSWORD,
+    DEMO_WEB_USER,
     demo_config,
     demo_examples,
     demo_notices,
@@ -149,7 +151,7 @@ def _run(args: argparse.Namespace, directory: Path, cleanup: ExitStack, signals:
     from storage.notices import NoticeStore
     from storage.roster import RosterStore
 
-    clock = SystemClock()
+    clock = SystemClock(config.station.zone)
     store, roster, notices = EntryStore(config.data_dir), RosterStore(config.data_dir), NoticeStore(config.data_dir)
     cleanup.callback(store.close)
     syncer = _first_sync(config, store, roster, notices, clock, cleanup) if center else None
@@ -206,6 +208,8 @@ def _start_center(directory: Path, people: list[Person], cleanup: ExitStack) -> 
         say("数据中心未启动,演示离线运行 / the center did not start: the demo runs offline")
         return None
     say(f"数据中心已就绪 / the center is up: {center.url} (日志 / log: {center.log_path})")
+    say(f"防控办网页 / the office's dashboard: {center.url}/web/"
+        f"  账户 / account: {DEMO_WEB_USER}  密码 / password: {DEMO_WEB_PASSWORD}")
     return center
 
 

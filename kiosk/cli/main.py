@@ -77,6 +77,7 @@ COMMAND_MODULES = {
     "roster": "kiosk.cli.data",
     "export": "kiosk.cli.data",
     "purge": "kiosk.cli.data",
+    "store": "kiosk.cli.data",
     "sync": "kiosk.cli.sync",
     "center": "kiosk.cli.center",
     "notices": "kiosk.cli.notice",

@@ -8,7 +8,7 @@ import sys
 from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, Subcommands, add_command, load
 from kiosk.domain.clock import SystemClock
 from kiosk.domain.i18n import both
-from kiosk.domain.notices import NoticeRefused, make_local_notice, stale_since, url_problem
+from kiosk.domain.notices import NoticeRefused, make_local_notice, notice_problem, stale_since
 from storage.files import StoreError
 from storage.notices import NoticeStore
 
@@ -29,7 +29,12 @@ def _add(args: argparse.Namespace) -> int:
     config = load(args)
     try:
         notice = make_local_notice(
-            args.title, args.url, args.title_en, config.notices.allowed_domains, SystemClock().now(), args.source
+            args.title,
+            args.url,
+            args.title_en,
+            config.notices.allowed_domains,
+            SystemClock(config.station.zone).now(),
+            args.source,
         )
         NoticeStore(config.data_dir).add(notice)
     except (NoticeRefused, StoreError) as exc:
@@ -43,7 +48,8 @@ def _list(args: argparse.Namespace) -> int:
     config = load(args)
     store = NoticeStore(config.data_dir)
     try:
-        notices = store.all()
+        notices = [(n, notice_problem(n, config.notices.allowed_domains)) for n in store.all()]
+        notices += [(r.notice, r.reason) for r in store.refused()]
         last_refresh = store.last_refresh
     except StoreError as exc:
         print(exc, file=sys.stderr)
@@ -51,15 +57,14 @@ def _list(args: argparse.Namespace) -> int:
     for warning in store.warnings:
         print(warning, file=sys.stderr)
     if config.center.url:
-        stale = stale_since(last_refresh, SystemClock().now(), config.notices.stale_after)
+        stale = stale_since(last_refresh, SystemClock(config.station.zone).now(), config.notices.stale_after)
         if stale:
             print(stale)
     if not notices:
         print(both("notice.none"))
-    for notice in notices:
+    for notice, problem in notices:
         titles = " / ".join(title for title in (notice.title, notice.title_en) if title)
         print(f"{notice.published_at[:16].replace('T', ' ')}  {notice.source or '-'}  {titles}  {notice.url}")
-        problem = url_problem(notice.url, config.notices.allowed_domains)
         if problem:
             print(f"    {both('notice.hidden')}: {problem}")
     return EXIT_OK

@@ -51,7 +51,7 @@ def build_app(config: Config, clock: Clock | None = None, reader_factory: Reader
     from storage.notices import NoticeStore
     from storage.roster import RosterStore
 
-    clock = clock or SystemClock()
+    clock = clock or SystemClock(config.station.zone)
     data_dir = config.data_dir
     store = EntryStore(data_dir, load=False)  # both loaded by the app after its first paint
     roster = RosterStore(data_dir, load=False)

@@ -14,6 +14,7 @@ def register(sub: Subcommands) -> None:
 
 
 def _sync(args: argparse.Namespace) -> int:
+    from kiosk.cli.progress import sync_with_progress
     from kiosk.station.sync import station_token, syncer_from_config
     from storage.entries import EntryStore
     from storage.notices import NoticeStore
@@ -27,7 +28,7 @@ def _sync(args: argparse.Namespace) -> int:
             config, store, RosterStore(config.data_dir), NoticeStore(config.data_dir), token=token
         )
         try:
-            report = syncer.sync_once()
+            report = sync_with_progress(syncer, store)
         finally:
             syncer.close()
     finally:

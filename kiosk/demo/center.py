@@ -47,6 +47,8 @@ def seed_center(
         from kiosk.center.db import Database, DatabaseError
         from kiosk.center.notice_board import newest_first, publish
         from kiosk.center.roster import update
+        from kiosk.center.web.accounts import add_user, ensure_tables
+        from kiosk.demo.data import DEMO_WEB_PASSWORD, DEMO_WEB_USER
         from kiosk.domain.notices import NoticeRefused
     except ImportError as exc:  # installed without the `center` extra
         raise CenterUnavailable(f"未安装中心组件 / the center extra is not installed: {exc}") from None
@@ -60,6 +62,8 @@ def seed_center(
                     publish(db, ["bnu.edu.cn"], notice.title, notice.url, notice.title_en, notice.source, published)
             if not token_path.exists():
                 write_private(token_path, add_station(db, *station) + "\n")
+            ensure_tables(db)
+            add_user(db, DEMO_WEB_USER, "admin", DEMO_WEB_PASSWORD)
         finally:
             db.close()
     except (DatabaseError, NoticeRefused, OSError) as exc:

@@ -17,6 +17,9 @@ DEMO_STAFF_ID = "T0001"
 DEMO_STAFF_NAME = "王值班"
 DEMO_PIN = "2020"
 """Printed when the demo starts; a real station never has a PIN in its code."""
+DEMO_WEB_USER = "office"
+DEMO_WEB_PASSWORD = "demo-office-2020"
+"""The demo center's dashboard account (admin), printed when the demo starts."""
 
 _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"

@@ -13,6 +13,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class ConfigError(Exception):
@@ -30,6 +31,13 @@ class StationConfig:
     """Dormitory gates check the return-approval list."""
     direction: Literal["in", "out"] = "in"
     """Direction recorded for a scan unless the officer switches it."""
+    timezone: str = "Asia/Shanghai"
+    """IANA time zone of the gate: its clock, and the days of counts, exports and purges (not the system's)."""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The station's time zone (checked when the config is loaded)."""
+        return ZoneInfo(self.timezone)
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,9 @@ class ScannerConfig:
     """A scan whose text does not match this regular expression is rejected."""
     max_line: int = 64
     """Longest line accepted from the reader, in bytes."""
+    card_format: Literal["as-is", "decimal", "hex", "hex-reversed"] = "as-is"
+    """How an RFID reader writes a card's UID: decimal digits, hex, hex with the bytes reversed, or as the roster
+    lists card numbers (as-is). A scan is matched to a person ID first, then to a card number."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,7 @@ class CenterConfig:
     ca_file: str = ""
     """A CA bundle to trust for the center's TLS certificate; empty: the system's."""
     sync_interval: int = 15
-    """Seconds between background sync passes."""
+    """Seconds between full sync passes (heartbeat, roster, notices); new entries are pushed within about a second."""
     batch_size: int = 500
     timeout: float = 10.0
     """Seconds before a request to the center is given up."""
@@ -141,7 +152,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "ui.verdict_seconds": (1, 120),
 }
 
-_NON_EMPTY = {"station.id", "station.name", "scanner.id_pattern"}
+_NON_EMPTY = {"station.id", "station.name", "station.timezone", "scanner.id_pattern"}
 _STATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -178,6 +189,12 @@ def parse_config(text: str, path: Path | None = None) -> Config:
     config = Config(**sections, path=path)
     if not _STATION_ID.match(config.station.id):
         raise locate.error("station", "id", "只能包含字母、数字、_ . - / letters, digits, _ . - only")
+    try:
+        ZoneInfo(config.station.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise locate.error(
+            "station", "timezone", "不是 IANA 时区名(如 Asia/Shanghai)/ not an IANA time zone name (e.g. Asia/Shanghai)"
+        ) from None
     try:
         re.compile(config.scanner.id_pattern)
     except re.error as exc:

@@ -23,6 +23,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "reason.visitor_registered": ("访客已登记", "Visitor registered"),
     "reason.visitor_incomplete": ("访客信息不完整", "Visitor details incomplete"),
     "reason.leaving": ("离开", "Leaving"),
+    "reason.card_lost": ("卡已挂失,请联系值班人员", "Card reported lost: see the duty officer"),
     # scanning
     "scan.prompt": ("请刷卡", "Please scan"),
     "scan.rejected": ("无法识别的卡号,请重新刷卡", "Unreadable card: please scan again"),
@@ -53,6 +54,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "sync.rejected": ("{count} 条记录被数据中心拒收", "{count} entries rejected by the center"),
     "sync.pending_left": ("仍有 {count} 条未确认", "{count} entries still unacknowledged"),
     "sync.done": ("全部已上传", "everything acknowledged"),
+    "sync.notices_refused": (
+        "{count} 条中心公告不符合本站白名单,未在闸机显示(见公告页)",
+        "{count} notices from the center refused by this station's allowlist, not shown at the gate (see notices)",
+    ),
     # notices (kiosk/domain/notices.py, kiosk/domain/qr.py, the notice widgets)
     "notice.url.empty": ("网址为空", "the URL is empty"),
     "notice.url.too_long": ("网址过长(最多 {limit} 个字符)", "the URL is too long (at most {limit} characters)"),
@@ -105,7 +110,11 @@ CATALOG: dict[str, tuple[str, str]] = {
     "export.col.method": ("识别方式", "Method"),
     "export.col.verdict": ("结果", "Verdict"),
     "export.col.reasons": ("原因", "Reasons"),
-    "export.col.temperatures": ("体温(°C)", "Temperatures (°C)"),
+    "export.col.temperature": ("体温(°C)", "Temperature (°C)"),
+    "export.col.local_time": ("当地时间", "Local time"),
+    "export.col.visitor_phone": ("访客电话", "Visitor phone"),
+    "export.col.visitor_host": ("被访人", "Visitor host"),
+    "export.col.visitor_reason": ("来访事由", "Visit reason"),
     "export.col.operator": ("值班员", "Operator"),
     "export.col.offline": ("离线记录", "Offline"),
     "export.col.synced": ("已上传", "Synced"),

@@ -55,6 +55,7 @@ class Reason(StrEnum):
     FEVER_REMEASURE = "fever_remeasure"
     FEVER_REFERRED = "fever_referred"
     FEVER_CLEARED = "fever_cleared"
+    CARD_LOST = "card_lost"
     VISITOR_REGISTERED = "visitor_registered"
     VISITOR_INCOMPLETE = "visitor_incomplete"
     LEAVING = "leaving"
@@ -92,9 +93,16 @@ class Person:
     dorm: str = ""
     return_approved: bool = False
     observation: bool = False
+    card_nos: tuple[str, ...] = ()
+    """Campus card numbers (canonical decimal UIDs, see kiosk/domain/cards.py) that identify this person."""
+    lost_cards: tuple[str, ...] = ()
+    """Card numbers reported lost or replaced: a scan of one is denied."""
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["card_nos"] = list(self.card_nos)
+        data["lost_cards"] = list(self.lost_cards)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Person:
@@ -106,6 +114,8 @@ class Person:
             dorm=str(data.get("dorm", "")),
             return_approved=bool(data.get("return_approved", False)),
             observation=bool(data.get("observation", False)),
+            card_nos=tuple(str(c) for c in data.get("card_nos") or ()),
+            lost_cards=tuple(str(c) for c in data.get("lost_cards") or ()),
         )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -75,9 +76,49 @@ def url_problem(url: str, allowed_domains: Sequence[str]) -> str | None:
     return both("notice.url.domain", host=host, allowed=", ".join(allowed) or "-")
 
 
+@dataclass(frozen=True)
+class RefusedNotice:
+    """A notice this station will not show at its gate, and why."""
+
+    notice: Notice
+    reason: str
+    """The bilingual reason (from `notice_problem`)."""
+
+
+def notice_problem(notice: Notice, allowed_domains: Sequence[str]) -> str | None:
+    """Why the gate may not show `notice` (bilingual), or None: the one decision on what the gate may show.
+
+    Applied where notices enter the station (sync, `kiosk notices add`, the notices screen) and again where the
+    gate draws them, since the allowlist may have changed since a notice was stored.
+
+    Length and emptiness of titles are checked where a notice is written (`make_local_notice`, the center's
+    publish); here only what makes a notice unsafe to draw: its URL, and control characters in its titles.
+    """
+    if any(_has_control(title) for title in (notice.title, notice.title_en)):
+        return both("notice.title.characters")
+    return url_problem(notice.url, allowed_domains)
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(char).startswith("C") for char in text)
+
+
+def sort_out(notices: Sequence[Notice], allowed_domains: Sequence[str]) -> tuple[list[Notice], list[RefusedNotice]]:
+    """The notices the gate may show, and the refused ones with their reasons; order is kept."""
+    shown: list[Notice] = []
+    refused: list[RefusedNotice] = []
+    for notice in notices:
+        problem = notice_problem(notice, allowed_domains)
+        if problem is None:
+            shown.append(notice)
+        else:
+            refused.append(RefusedNotice(notice, problem))
+    return shown, refused
+
+
 def showable(notices: Sequence[Notice], allowed_domains: Sequence[str]) -> list[Notice]:
-    """The notices whose URL is still authoritative (the allowlist may have changed since they were stored)."""
-    return [notice for notice in notices if url_problem(notice.url, allowed_domains) is None]
+    """The notices the gate may show now (`notice_problem` finds nothing), in their order."""
+    return sort_out(notices, allowed_domains)[0]
 
 
 def title_problem(title: str) -> str | None:
@@ -86,7 +127,7 @@ def title_problem(title: str) -> str | None:
         return both("notice.title.empty")
     if len(title.strip()) > MAX_TITLE_LENGTH:
         return both("notice.title.too_long", limit=MAX_TITLE_LENGTH)
-    if any(unicodedata.category(char).startswith("C") for char in title):
+    if _has_control(title):
         return both("notice.title.characters")
     return None
 
@@ -103,15 +144,8 @@ def make_local_notice(
 
     `office` names who issued it (shown as the source, e.g. "local:校医院"); the notice stays local either way.
     """
-    problem = url_problem(url, allowed) or title_problem(title)
-    if problem is None and title_en.strip():
-        problem = title_problem(title_en)
-    if problem is None and office.strip():
-        problem = title_problem(office)
-    if problem is not None:
-        raise NoticeRefused(f"{both('notice.refused')}: {problem}")
     stamp = now.isoformat(timespec="seconds")
-    return Notice(
+    notice = Notice(
         notice_id=f"{LOCAL_SOURCE}-{new_entry_id()}",
         title=title.strip(),
         url=url,
@@ -120,6 +154,15 @@ def make_local_notice(
         title_en=title_en.strip(),
         received_at=stamp,
     )
+    # Checked on what the user typed: a title of blanks or over-long before stripping is refused too.
+    problem = notice_problem(replace(notice, title=title, title_en=title_en), allowed) or title_problem(title)
+    if problem is None and title_en.strip():
+        problem = title_problem(title_en)
+    if problem is None and office.strip():
+        problem = title_problem(office)
+    if problem is not None:
+        raise NoticeRefused(f"{both('notice.refused')}: {problem}")
+    return notice
 
 
 def stale_since(last_refresh: str | None, now: datetime, stale_after_hours: float) -> str | None:

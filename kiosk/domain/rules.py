@@ -29,6 +29,8 @@ class Scan:
     readings: tuple[Reading, ...] = ()
     visitor: Visitor | None = None
     visitor_name: str = ""
+    card_lost: bool = False
+    """The card scanned was reported lost or replaced: denied whoever holds it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,8 @@ def decide(scan: Scan, rules: RulesConfig) -> Decision:
                                 scan.visitor.reason)
         )
         reasons.append(Reason.VISITOR_REGISTERED if complete else Reason.VISITOR_INCOMPLETE)
+    elif scan.card_lost:
+        reasons.append(Reason.CARD_LOST)
     elif scan.person is None:
         reasons.append(Reason.NOT_ON_ROSTER)
     else:

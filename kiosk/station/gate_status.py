@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kiosk.domain.models import DayCounts
-from kiosk.domain.notices import stale_since
+from kiosk.domain.models import DayCounts, Notice
+from kiosk.domain.notices import showable, stale_since
 from kiosk.station.station import Station
 from storage.notices import NoticeStore
 
@@ -48,6 +48,10 @@ class GateStatus:
             return None
         stale_after = self.station.config.notices.stale_after
         return stale_since(self.notices.last_refresh, self.station.clock.now(), stale_after)
+
+    def gate_notices(self, count: int) -> list[Notice]:
+        """The newest notices the gate may show: the station's allowlist is checked again as they are drawn."""
+        return showable(self.notices.all(), self.station.config.notices.allowed_domains)[:count]
 
     def warnings(self) -> list[str]:
         """Damage repaired or files refused by the stores, for the gate's banner."""

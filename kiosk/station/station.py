@@ -6,10 +6,12 @@ entry has been durably recorded before it is returned.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from kiosk.domain.cards import card_from_reader
 from kiosk.domain.clock import Clock, iso
 from kiosk.domain.config import Config, DutyStaff
 from kiosk.domain.models import Direction, Entry, Method, Person, Reading, Reason, Role, Verdict, Visitor, new_entry_id
@@ -103,6 +105,8 @@ class Station:
         self.online = False
         """Whether the last contact with the center succeeded; entries captured otherwise are marked offline."""
         self.last_entry: Entry | None = None
+        self.recorded = threading.Event()
+        """Set whenever an entry is recorded or amended: wakes the sync loop (kiosk/station/sync_loop.py)."""
         self.pin_guard = PinGuard()
         """Shared by every PIN check (login, exit, unmask): guessing one is guessing them all."""
         self._last_scan_at: float | None = None
@@ -127,9 +131,9 @@ class Station:
         seen_at, seen_id = self._last_seen.get(key, (None, ""))
         if is_duplicate(seen_at, now_mono, window):
             return Outcome(entry=None, decision=None, duplicate=True, earlier=self._recent.get(seen_id))
-        person = self.roster.get(person_id)
+        person_id, person, card_lost = self._identify(person_id)
         readings = (self._pending_reading,) if self._pending_reading else ()
-        scan = Scan(person_id, person, self.direction, self.config.station.gate, method, readings)
+        scan = Scan(person_id, person, self.direction, self.config.station.gate, method, readings, card_lost=card_lost)
         decision = decide(scan, self.config.rules)
         entry = self._record_new(person_id, person, method, readings, decision)
         self._pending_reading = None
@@ -167,6 +171,7 @@ class Station:
             offline=last.offline or not self.online,
         )
         recorded = self._keep(self.store.record(amended))
+        self.recorded.set()
         if self.last_entry is not None and self.last_entry.entry_id == recorded.entry_id:
             self.last_entry = recorded
         return Outcome(recorded, decision)
@@ -318,6 +323,7 @@ class Station:
             visitor=visitor,
         )
         self.last_entry = self._keep(self.store.record(entry))
+        self.recorded.set()
         self._last_scan_at = self.clock.monotonic()
         return self.last_entry
 
@@ -327,6 +333,25 @@ class Station:
         if len(self._recent) > KEPT:
             self._recent.popitem(last=False)
         return entry
+
+    def _identify(self, scanned: str) -> tuple[str, Person | None, bool]:
+        """(person ID, person, card lost) for what was scanned: a person ID, else a card number from the roster.
+
+        A card reported lost is audited: whoever holds it is denied, and the officer sees whose card it was.
+        """
+        person = self.roster.get(scanned)
+        if person is not None:
+            return scanned, person, False
+        card = card_from_reader(scanned, self.config.scanner.card_format)
+        if card is None:
+            return scanned, None, False
+        holder, lost = self.roster.card_holder(card)
+        if holder is None:
+            return scanned, None, False
+        if lost:
+            detail = f"card={card} person_id={holder.person_id}"
+            self.store.audit("card_lost", detail, iso(self.clock.now()))
+        return holder.person_id, holder, lost
 
     def _duty_staff(self, staff_id: str) -> DutyStaff | None:
         return next((s for s in self.config.security.duty if s.staff_id == staff_id), None)

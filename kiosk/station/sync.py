@@ -8,9 +8,12 @@ here: it sets the status and a backoff delay, and never raises.
 
 from __future__ import annotations
 
+import json
 import ssl
+import sys
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib import metadata
@@ -19,9 +22,11 @@ from typing import Any
 
 import httpx
 
-from kiosk.domain.config import CenterConfig, Config, ConfigError
+from kiosk.domain.clock import SystemClock
+from kiosk.domain.config import CenterConfig, Config, ConfigError, NoticesConfig
 from kiosk.domain.i18n import both
 from kiosk.domain.models import Notice, Person
+from kiosk.domain.notices import sort_out
 from kiosk.station.backoff import Backoff
 from storage.entries import EntryStore
 from storage.files import StoreError
@@ -30,6 +35,8 @@ from storage.roster import RosterStore
 
 MAX_BATCH = 5000
 """The center refuses larger pushes."""
+MAX_REFUSED_REPORTED = 50
+"""Refused notice ids sent in one heartbeat (the center keeps no more)."""
 COMMITTED = ("stored", "duplicate")
 _STATUSES = (*COMMITTED, "rejected")
 
@@ -102,6 +109,8 @@ class SyncReport:
     """Entries still waiting after the pass."""
     errors: tuple[str, ...]
     offline: bool
+    refused_notices: int = 0
+    """The center's notices this station refuses to show (reported, not an error: the pass itself worked)."""
 
     @property
     def complete(self) -> bool:
@@ -110,13 +119,13 @@ class SyncReport:
 
     def summary(self) -> str:
         """One bilingual line for a person."""
-        if self.complete:
-            return both("sync.done")
-        parts = list(self.errors)
+        parts = [both("sync.done")] if self.complete else list(self.errors)
         if self.rejected:
             parts.append(both("sync.rejected", count=len(self.rejected)))
         if self.pending:
             parts.append(both("sync.pending_left", count=self.pending))
+        if self.refused_notices:
+            parts.append(both("sync.notices_refused", count=self.refused_notices))
         return "; ".join(parts)
 
 
@@ -153,12 +162,26 @@ def syncer_from_config(
     store: EntryStore,
     roster: RosterStore,
     notices: NoticeStore,
-    clock: Clock = local_now,
+    clock: Clock | None = None,
     token: str | None = None,
 ) -> Syncer:
-    """A Syncer for this station; the token is read with `station_token` unless given (SyncSetupError)."""
+    """A Syncer for this station; the token is read with `station_token` unless given (SyncSetupError).
+
+    Without `clock`, the system's clock in the station's `[station] timezone`.
+    """
     token = token if token is not None else station_token(config)
-    return Syncer(config.center, config.station.id, store, roster, notices, token, clock=clock, config_path=config.path)
+    clock = clock or SystemClock(config.station.zone).now
+    return Syncer(
+        config.center,
+        config.station.id,
+        store,
+        roster,
+        notices,
+        token,
+        clock=clock,
+        config_path=config.path,
+        allowed_domains=config.notices.allowed_domains,
+    )
 
 
 def _beside(config_path: Path | None, name: str) -> Path:
@@ -184,8 +207,11 @@ class Syncer:
         clock: Clock = local_now,
         backoff: Backoff | None = None,
         config_path: Path | None = None,
+        allowed_domains: Sequence[str] = NoticesConfig.allowed_domains,
     ) -> None:
+        """`allowed_domains` is [notices] allowed_domains: the center's notices outside it are refused here."""
         self.center = center
+        self.allowed_domains = tuple(allowed_domains)
         self.station_id = station_id
         self.store = store
         self.roster = roster
@@ -209,13 +235,21 @@ class Syncer:
     # -- one pass --------------------------------------------------------------------------------------
 
     def sync_once(self) -> SyncReport:
-        """Push every waiting entry, then heartbeat, roster and notices; stop early when the center is gone."""
+        """Push every waiting entry, then settle damaged ones, heartbeat, roster and notices; stop early when the center
+        is gone."""
+        return self._pass((self.settle_lost, self.heartbeat, self.pull_roster, self.pull_notices))
+
+    def push_once(self) -> SyncReport:
+        """Push every waiting entry and nothing else: the pass run when new entries wake the sync loop."""
+        return self._pass(())
+
+    def _pass(self, pulls: Sequence[Callable[[], StepResult]]) -> SyncReport:
         with self._pass_lock:
             push = self._guarded(self.push)
             errors = [push.error] if push.error else []
             offline = push.offline
             if not offline:
-                for step in (self.heartbeat, self.pull_roster, self.pull_notices):
+                for step in pulls:
                     result = self._guarded(step)
                     if result.error:
                         errors.append(result.error)
@@ -224,7 +258,8 @@ class Syncer:
                         break
             pending = self.store.unsynced_count()
             self._set_status(pending=pending, oldest_pending=self.store.oldest_unsynced_at())
-            return SyncReport(push.count, push.rejected, pending, tuple(errors), offline)
+            refused = len(self.notices.refused())
+            return SyncReport(push.count, push.rejected, pending, tuple(errors), offline, refused)
 
     def next_delay(self, report: SyncReport) -> float:
         """Seconds to wait before the next pass: the configured interval, or a backoff after an outage."""
@@ -244,32 +279,62 @@ class Syncer:
     # -- the exchanges ---------------------------------------------------------------------------------
 
     def push(self) -> StepResult:
-        """Send waiting entries in batches until none is left, the center fails, or nothing moves."""
+        """Send waiting entries in batches until none is left or the center fails.
+
+        Pipelined: while the center commits one batch, the one before is marked acknowledged and the next is read
+        and encoded, so that the station's work and the center's overlap. Each entry revision goes once per pass:
+        one the center refused is not re-sent until the next pass, one amended in flight goes as its new revision.
+        """
         acked = 0
         rejected: dict[tuple[str, int], Rejection] = {}
+        confirmed: list[tuple[str, int]] = []  # committed by the center according to the last reply, not yet marked
+        in_flight: tuple[list[dict[str, Any]], Future[list[tuple[str, str | None]]]] | None = None
         while True:
-            # Entries the center refused in this pass are skipped, not re-sent forever.
-            candidates = self.store.unsynced_documents(self.batch_size + len(rejected))
-            batch = [d for d in candidates if _key(d) not in rejected][: self.batch_size]
-            if not batch:
+            if confirmed:
+                acked += self.store.mark_acked(confirmed, self.clock().isoformat())
+                confirmed = []
+            held = {*rejected, *(_key(d) for d in (in_flight[0] if in_flight else ()))}
+            batch = self.store.unsynced_documents(self.batch_size, skip=held)
+            body = _encode(batch) if batch else b""
+            if in_flight is not None:
+                sent, reply = in_flight
+                in_flight = None
+                try:
+                    results = reply.result()
+                except CenterError as exc:
+                    self._failed(exc)
+                    return StepResult(acked, str(exc), exc.offline, tuple(rejected.values()))
+                self._contact()
+                confirmed = [_key(d) for d, r in zip(sent, results, strict=True) if r[0] in COMMITTED]
+                for document, (status, error) in zip(sent, results, strict=True):
+                    if status == "rejected":
+                        self._reject(rejected, document, error)
+            if batch:
+                in_flight = batch, self._post_in_background(body, batch)
+            elif not confirmed:
                 break
-            try:
-                results = self._post_entries(batch)
-            except CenterError as exc:
-                self._failed(exc)
-                return StepResult(acked, str(exc), exc.offline, tuple(rejected.values()))
-            self._contact()
-            confirmed = [_key(d) for d, r in zip(batch, results, strict=True) if r[0] in COMMITTED]
-            newly_acked = self.store.mark_acked(confirmed, self.clock().isoformat()) if confirmed else 0
-            acked += newly_acked
-            before = len(rejected)
-            for document, (status, error) in zip(batch, results, strict=True):
-                if status == "rejected":
-                    self._reject(rejected, document, error)
-            if newly_acked == 0 and len(rejected) == before:
-                break  # amended while in flight: the new revision goes in the next pass
         self._set_status(pending=self.store.unsynced_count(), oldest_pending=self.store.oldest_unsynced_at())
         return StepResult(acked, rejected=tuple(rejected.values()))
+
+    def settle_lost(self) -> StepResult:
+        """Entries lost to a damaged file here: fetch back those the center holds, report the others as lost."""
+        lost = self.store.lost_seqs()[:MAX_BATCH]
+        if not lost:
+            return StepResult(0)
+        base = f"/api/v1/stations/{self.station_id}"
+        try:
+            held = self._json(self._request("POST", f"{base}/entries/by-seq", json={"seqs": lost}))["entries"]
+            restored = self.store.restore(held, self.clock().isoformat()) if isinstance(held, list) else 0
+            missing = self.store.lost_seqs()[:MAX_BATCH]
+            if missing:
+                reply = self._json(self._request("POST", f"{base}/damaged", json={"seqs": missing}))
+                self.store.mark_reported(int(seq) for seq in reply["recorded"])
+        except CenterError as exc:
+            return self._failed(exc)
+        except (KeyError, TypeError, ValueError):
+            return self._failed(CenterError(both("sync.bad_reply"), offline=False))
+        self._contact()
+        return StepResult(restored)
 
     def heartbeat(self) -> StepResult:
         """Tell the center this station is alive and how much it still holds; learn the clock skew."""
@@ -278,6 +343,8 @@ class Syncer:
             "pending": self.store.unsynced_count(),
             "oldest_pending": self.store.oldest_unsynced_at(),
             "version": _version(),
+            # What the last notice pull refused, so that the center sees which gates do not show what.
+            "refused_notices": [r.notice.notice_id for r in self.notices.refused()][:MAX_REFUSED_REPORTED],
         }
         try:
             reply = self._json(self._request("POST", f"/api/v1/stations/{self.station_id}/heartbeat", json=body))
@@ -299,21 +366,25 @@ class Syncer:
             if response.status_code == 304:
                 self._contact()
                 return StepResult(0)
-            reply = self._json(response)
+            reply = self._json(response, object_hook=_person_hook)
+            del response  # its body: a full roster is ~150 bytes a person
             version = str(int(reply["version"]))
-            people = [Person.from_dict(p) for p in reply["people"]]
+            people = reply["people"]
+            if not isinstance(people, list) or not all(isinstance(p, Person) for p in people):
+                raise ValueError("not a person")
             removed = [str(p) for p in reply["removed"]]
             full = bool(reply["full"])
         except CenterError as exc:
             return self._failed(exc)
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, UnicodeDecodeError):
             return self._failed(CenterError(both("sync.bad_reply"), offline=False))
         changed = self.roster.replace_all(people, version) if full else self.roster.upsert(people, version, removed)
         self._contact()
         return StepResult(changed)
 
     def pull_notices(self) -> StepResult:
-        """Take the center's notices as the truth (notices added at this station stay)."""
+        """Take the center's notices as the truth (notices added at this station stay), except those this
+        station's allowlist refuses: they are kept apart with the reason and audited once each."""
         try:
             reply = self._json(self._request("GET", "/api/v1/notices"))
             notices = [Notice.from_dict({**n, "received_at": ""}) for n in reply["notices"]]
@@ -322,15 +393,39 @@ class Syncer:
         except (KeyError, TypeError, ValueError):
             return self._failed(CenterError(both("sync.bad_reply"), offline=False))
         received = self.clock().isoformat()
-        self.notices.replace_from_center([replace(n, received_at=received) for n in notices], received)
+        shown, refused = sort_out([replace(n, received_at=received) for n in notices], self.allowed_domains)
+        already = {r.notice.notice_id for r in self.notices.refused()}
+        self.notices.replace_from_center(shown, received, refused)
+        for item in refused:
+            if item.notice.notice_id not in already:
+                detail = f"{item.notice.notice_id} {item.notice.url}: {item.reason}"
+                self.store.audit("notice_refused", detail, received)
         self._contact()
-        return StepResult(len(notices))
+        return StepResult(len(shown))
 
     # -- internals -------------------------------------------------------------------------------------
 
-    def _post_entries(self, batch: Sequence[dict[str, Any]]) -> list[tuple[str, str | None]]:
-        """(status, error) for each entry of the batch, in order; CenterError unless they match exactly."""
-        response = self._request("POST", f"/api/v1/stations/{self.station_id}/entries", json={"entries": batch})
+    def _post_in_background(self, body: bytes, batch: Sequence[dict[str, Any]]) -> Future[list[tuple[str, str | None]]]:
+        """`_post_entries` in a daemon thread (like the pass itself, quitting never waits for it)."""
+        reply: Future[list[tuple[str, str | None]]] = Future()
+
+        def post() -> None:
+            try:
+                reply.set_result(self._post_entries(body, batch))
+            except BaseException as exc:  # handed to push(), which waits for the reply
+                reply.set_exception(exc)
+
+        threading.Thread(target=post, name="sync-push", daemon=True).start()
+        return reply
+
+    def _post_entries(self, body: bytes, batch: Sequence[dict[str, Any]]) -> list[tuple[str, str | None]]:
+        """(status, error) for each entry of the batch (`body` encoded), in order; CenterError unless they match."""
+        response = self._request(
+            "POST",
+            f"/api/v1/stations/{self.station_id}/entries",
+            content=body,
+            headers={"Content-Type": "application/json"},
+        )
         reply = self._json(response)
         results = reply.get("results") if isinstance(reply, dict) else None
         if not isinstance(results, list) or len(results) != len(batch):
@@ -367,9 +462,9 @@ class Syncer:
         return response
 
     @staticmethod
-    def _json(response: httpx.Response) -> Any:
+    def _json(response: httpx.Response, object_hook: Callable[[dict[str, Any]], Any] | None = None) -> Any:
         try:
-            return response.json()
+            return json.loads(response.content, object_hook=object_hook)
         except (ValueError, UnicodeDecodeError):
             raise CenterError(both("sync.bad_reply"), offline=False) from None
 
@@ -399,6 +494,23 @@ class Syncer:
 
     def _set_status(self, **changes: Any) -> None:
         self.status = replace(self.status, **changes)
+
+
+def _person_hook(document: dict[str, Any]) -> Any:
+    """Each person of a roster reply becomes a Person as it is parsed: a 50k roster never exists twice."""
+    if "person_id" not in document:
+        return document
+    try:
+        person = Person.from_dict(document)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a person: {exc}") from None
+    # Places interned: a few hundred distinct among 50k people.
+    return replace(person, campus=sys.intern(person.campus), dorm=sys.intern(person.dorm))
+
+
+def _encode(batch: Sequence[dict[str, Any]]) -> bytes:
+    """A push body: compact JSON, encoded here so that the next batch is ready while the center commits one."""
+    return json.dumps({"entries": batch}, separators=(",", ":")).encode()
 
 
 def _tls_context(ca_file: str, config_path: Path | None) -> ssl.SSLContext | bool:

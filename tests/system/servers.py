@@ -31,7 +31,8 @@ import pytest
 from kiosk.center.auth import add_admin, add_station
 from kiosk.center.db import Database
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PG_ROOT = Path("/usr/lib/postgresql")
+"""Debian puts each major version's server programs in PG_ROOT/<version>/bin, outside PATH."""
 STARTUP_SECONDS = 30.0
 
 
@@ -61,9 +62,21 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def pg_bin_dirs(root: Path = PG_ROOT) -> list[Path]:
+    """Every installed version's bin directory, newest first (16 before 15, 15 before 9.6)."""
+
+    def version(path: Path) -> tuple[int, ...]:
+        return tuple(int(part) for part in path.parent.name.split(".") if part.isdigit())
+
+    return sorted((p for p in root.glob("*/bin") if version(p)), key=version, reverse=True)
+
+
 def _pg_tool(name: str) -> str:
-    bundled = PG_BIN / name
-    return str(bundled) if bundled.exists() else require_tool(name)
+    """A PostgreSQL server program of the newest installed version, else from PATH."""
+    for directory in pg_bin_dirs():
+        if (directory / name).exists():
+            return str(directory / name)
+    return require_tool(name)
 
 
 def _as_postgres(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:

@@ -97,7 +97,7 @@ def test_body_of_the_wrong_shape_is_422(center: Center, body: bytes) -> None:
         timeout=30,
     )
     assert response.status_code == 422
-    assert " / " in response.json()["detail"]
+    assert " / " in response.json()["message"]
 
 
 def test_the_push_is_documented_on_the_openapi_page(center: Center) -> None:
@@ -114,7 +114,7 @@ def test_tokens_are_checked(center: Center, entries_for: Callable) -> None:
     body = [entry.to_dict() for entry in entries_for("gate-02", 1)]
     url = f"{center.url}/api/v1/stations/gate-02/entries"
     missing = httpx.post(url, json={"entries": body})
-    assert missing.status_code == 401 and " / " in missing.json()["detail"]
+    assert missing.status_code == 401 and " / " in missing.json()["message"]
     assert httpx.post(url, json={"entries": body}, headers=center.auth("not-a-token")).status_code == 401
     assert httpx.post(url, json={"entries": body}, headers=center.auth(token)).status_code == 403
     assert httpx.post(url, json={"entries": body}, headers=center.admin).status_code == 403

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -58,13 +58,52 @@ def test_completeness_finds_withheld_seqs_and_silent_stations(center: Center, ma
         "received": 0,
         "max_seq": 0,
         "gaps": [],
+        "damaged": [],
         "last_heartbeat": None,
         "pending_reported": None,
+        "refused_notices": [],
         "silent": True,
+        "oldest_pending": None,
+        "pending_age_seconds": None,
+        "clock_offset_seconds": None,
+        "clock_off": False,
+        "version": None,
     }
     push(center, gappy, "gate-02", [make_entry(station_id="gate-02", seq=seq) for seq in sorted(withheld)])
     stations = {s["station_id"]: s for s in admin_get(center, "completeness")["stations"]}
     assert stations["gate-02"]["gaps"] == [] and stations["gate-02"]["received"] == 10
+
+
+def test_completeness_lists_stations_whose_clock_is_off_and_their_backlog(center: Center) -> None:
+    tokens = {station: center.add_station(station) for station in ("gate-01", "gate-02", "gate-03")}
+    now = datetime.now(UTC)
+    beats = {
+        # 10 minutes ahead, 7 entries waiting, the oldest captured 30 minutes ago by the station's own clock
+        "gate-01": (now + timedelta(minutes=10), 7, now + timedelta(minutes=10) - timedelta(minutes=30), "1.4.0"),
+        "gate-02": (now + timedelta(seconds=5), 0, None, "1.5.0"),
+        "gate-03": (now.astimezone(timezone(timedelta(hours=8))) - timedelta(hours=3), 1, now, "1.5.0"),
+    }
+    for station, (clock, pending, oldest, version) in beats.items():
+        body = {
+            "clock": clock.isoformat(),
+            "pending": pending,
+            "oldest_pending": oldest.isoformat() if oldest else None,
+            "version": version,
+        }
+        response = httpx.post(
+            f"{center.url}/api/v1/stations/{station}/heartbeat", headers=center.auth(tokens[station]), json=body
+        )
+        assert response.status_code == 200, response.text
+    reply = admin_get(center, "completeness", clock_tolerance_seconds=60)
+    assert reply["clock_off"] == ["gate-01", "gate-03"] and reply["clock_tolerance_seconds"] == 60
+    stations = {s["station_id"]: s for s in reply["stations"]}
+    first = stations["gate-01"]
+    assert 590 < first["clock_offset_seconds"] < 610 and first["clock_off"]
+    assert first["pending_reported"] == 7 and first["version"] == "1.4.0"
+    assert 1790 < first["pending_age_seconds"] < 1830, "the age is corrected for the station's clock"
+    assert not stations["gate-02"]["clock_off"] and stations["gate-02"]["pending_age_seconds"] is None
+    assert -3 * 3600 - 10 < stations["gate-03"]["clock_offset_seconds"] < -3 * 3600 + 10
+    assert admin_get(center, "completeness")["clock_off"] == ["gate-01", "gate-03"]  # 120 s by default
 
 
 def test_gap_before_the_first_received_seq(center: Center, make_entry: Callable) -> None:
@@ -96,7 +135,7 @@ def test_daily_report_and_stats_include_zero_entry_stations(center: Center, make
     assert [(h["hour"], h["admitted"], h["denied"]) for h in stats["by_hour"] if h["total"]] == [(7, 1, 1), (12, 0, 0)]
     assert len(stats["by_hour"]) == 24
     bad = httpx.get(f"{center.url}/api/v1/admin/stats", params={"date": "28/11/2026"}, headers=center.admin)
-    assert bad.status_code == 422 and " / " in bad.json()["detail"]
+    assert bad.status_code == 422 and " / " in bad.json()["message"]
 
 
 def test_flagged_lists_fever_and_refusals(center: Center, make_entry: Callable) -> None:

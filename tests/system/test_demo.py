@@ -90,6 +90,18 @@ def test_headless_demo_records_scans_and_every_one_reaches_the_center(tmp_path: 
                            capture_output=True, text=True, timeout=30)
     assert check.returncode == 0, check.stderr
 
+    from kiosk.center.db import Database
+    from kiosk.center.web.accounts import sign_in
+    from kiosk.demo.data import DEMO_WEB_PASSWORD, DEMO_WEB_USER
+
+    account = rf"account: {DEMO_WEB_USER} +密码 / password: {DEMO_WEB_PASSWORD}"
+    assert re.search(rf"http://127.0.0.1:\d+/web/ +账户 / {account}", done.stdout), done.stdout
+    center = Database(f"sqlite:///{directory / 'center.db'}")
+    try:
+        assert sign_in(center, DEMO_WEB_USER, DEMO_WEB_PASSWORD, "test").token is not None  # the account printed works
+    finally:
+        center.close()
+
 
 def sync_state(screen: str) -> str:
     """The sync status at the end of the gate's third line: 在线 (online) or 离线 (offline), with what waits."""

@@ -121,10 +121,10 @@ def ids(results: list[Scanned | Rejected]) -> list[str]:
 def test_scans_with_any_line_ending_and_split_writes(
     device: PtyDevice, recorder: Recorder, reader: SerialReader
 ) -> None:
-    device.write(b"2023000101\r", b"T10", b"01\r", b"\n2023000102\n", b"20230", b"00103\r\n")
-    recorder.wait_for(lambda _: len(recorder.results()) >= 3)
-    time.sleep(0.2)  # nothing more may come: a split CRLF must not add an empty line
-    assert ids(recorder.results()) == ["2023000101", "T1001", "2023000102", "2023000103"]
+    device.write(b"2023000101\r", b"T10", b"01\r", b"\n2023000102\n", b"20230", b"00103\r\n", b"END0\r")
+    # The last scan marks the end: an empty line made of a split CRLF would have come before it.
+    recorder.wait_for(lambda _: "END0" in ids(recorder.results()))
+    assert ids(recorder.results()) == ["2023000101", "T1001", "2023000102", "2023000103", "END0"]
     assert all(r.method == Method.SERIAL_SCAN for r in recorder.results())
 
 
@@ -188,11 +188,12 @@ def test_unplug_and_replug_resume_without_restarting(device: PtyDevice, recorder
 
         device.unplug()
         recorder.wait_status(ScannerStatus.RECONNECTING)
-        time.sleep(0.5)  # several failed reopen attempts, reported once
-        assert recorder.statuses() == [ScannerStatus.CONNECTED, ScannerStatus.RECONNECTING]
+        time.sleep(0.5)  # unplugged for a while: several failed reopen attempts (backoff 0.05 s doubling)
 
         device.plug()
         recorder.wait_status(ScannerStatus.CONNECTED, count=2)
+        # Reported once, however many attempts failed: nothing between the two states.
+        assert recorder.statuses() == [ScannerStatus.CONNECTED, ScannerStatus.RECONNECTING, ScannerStatus.CONNECTED]
         device.write(b"2023000102\r")
         recorder.wait_for(lambda _: len(recorder.results()) == 2)
         assert ids(recorder.results()) == ["2023000101", "2023000102"]
@@ -243,16 +244,16 @@ def test_a_second_opener_is_kept_out(device: PtyDevice, recorder: Recorder, read
 
 
 @pytest.mark.parametrize("state", ["connected", "reconnecting"])
-def test_stop_returns_promptly(state: str, device: PtyDevice, recorder: Recorder) -> None:
+def test_stop_wakes_a_blocking_read_and_a_backoff_pause(state: str, device: PtyDevice, recorder: Recorder) -> None:
+    """A read timeout and a pause far longer than WAIT: the thread ends within WAIT only if stop() wakes it.
+    (How fast it ends is for a benchmark, not a test.)"""
     port = str(device.path) if state == "connected" else "/nonexistent/scanner"
-    reader, thread = start_reader(port, recorder, read_timeout=1.0, backoff=(30.0, 30.0))
+    reader, thread = start_reader(port, recorder, read_timeout=600.0, backoff=(600.0, 600.0))
     recorder.wait_status(ScannerStatus(state))
-    time.sleep(0.1)  # into the blocking read, or the 30 s pause before the next attempt
-    started = time.monotonic()
+    time.sleep(0.1)  # into the blocking read, or the pause before the next attempt
     reader.stop()
-    thread.join(2.0)
+    thread.join(WAIT)
     assert not thread.is_alive()
-    assert time.monotonic() - started < 0.5  # well under the 1 s read timeout and the 30 s pause
 
 
 def test_should_stop_is_checked_every_read_timeout(device: PtyDevice, recorder: Recorder) -> None:
@@ -280,7 +281,6 @@ def test_the_simulator_stream_arrives_end_to_end(recorder: Recorder) -> None:
         recorder.wait_status(ScannerStatus.CONNECTED)  # opening the port flushes it: start writing after
         simulator.start()
         recorder.wait_for(lambda _: simulator.finished and len(recorder.results()) >= len(simulator.sent))
-        time.sleep(0.1)
     finally:
         reader.stop()
         thread.join(2.0)

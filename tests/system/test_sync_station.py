@@ -4,11 +4,13 @@ how the status reads, and `kiosk sync`'s exit codes."""
 from __future__ import annotations
 
 import os
+import pty
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -17,7 +19,10 @@ from faultproxy import FaultProxy, Mode
 from servers import Center, free_port, run_center
 from syncstations import SyncStation, gate_entry
 
-from kiosk.domain.models import Entry, Person, Role
+from kiosk.domain.clock import FrozenClock
+from kiosk.domain.config import parse_config
+from kiosk.domain.models import Entry, Method, Person, Reason, Role, Verdict
+from kiosk.station.station import Station
 from kiosk.station.sync import SyncReport
 
 pytestmark = pytest.mark.slow
@@ -69,6 +74,26 @@ def test_the_roster_is_pulled_incrementally(center: Center, station: SyncStation
     assert station.syncer.pull_roster().count == 1
     assert station.roster.get("2023999999") == newcomer
     assert len(station.roster) == before + 1
+
+
+def test_the_centers_lost_cards_reach_the_gate_and_its_reports(center: Center, station: SyncStation) -> None:
+    holder = Person("2023000777", "卡主", Role.STUDENT, card_nos=("3735928559",), lost_cards=("16909060",))
+    _admin(center, "PUT", "/roster", {"people": [holder.to_dict()], "replace": False})
+    station.syncer.sync_once()
+    assert station.roster.get("2023000777") == holder
+    config = parse_config(f'[station]\nid = "{station.station_id}"\n[scanner]\ncard_format = "hex"\n')
+    clock = FrozenClock(datetime.fromisoformat("2026-11-28T07:30:00+08:00"))
+    gate = Station(config, station.store, station.roster, clock)
+    found = gate.scan("DEADBEEF", Method.SERIAL_SCAN).entry
+    clock.advance(60)
+    lost = gate.scan("01020304", Method.SERIAL_SCAN).entry
+    assert found is not None and found.person_id == "2023000777" and found.verdict is Verdict.ADMITTED
+    assert lost is not None and lost.verdict is Verdict.DENIED and lost.reasons == (Reason.CARD_LOST,)
+    assert station.syncer.sync_once().complete
+    reply = httpx.get(f"{center.url}/api/v1/admin/flagged", params={"date": "2026-11-28"}, headers=center.admin)
+    flagged = {entry["entry_id"]: entry for entry in reply.json()["entries"]}
+    assert lost.entry_id in flagged and found.entry_id not in flagged
+    assert "card_lost" in str(flagged[lost.entry_id])
 
 
 def test_an_amendment_is_pushed_as_a_new_revision(station: SyncStation) -> None:
@@ -182,6 +207,42 @@ def test_kiosk_sync_exit_codes(center: Center, tmp_path: Path) -> None:
     token_file.chmod(0o644)
     refused = _kiosk("sync", "--config", str(live))
     assert refused.returncode == 2 and "chmod 600" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_kiosk_sync_on_a_terminal_shows_the_backlog_going(center: Center, tmp_path: Path) -> None:
+    station_id = "cli-bar"
+    token_file = tmp_path / "token"
+    token_file.write_text(center.add_station(station_id) + "\n")
+    token_file.chmod(0o600)
+    config = _station_config(tmp_path / "kiosk.toml", station_id, center.url)
+    recorder = SyncStation(station_id, tmp_path, center.url, "unused")
+    recorder.record(1200)
+    recorder.close()
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "kiosk.cli", "sync", "--config", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            timeout=120,
+        )
+        os.close(terminal)
+        terminal = -1
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # EIO: the terminal side is closed and drained
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        if terminal >= 0:
+            os.close(terminal)
+        os.close(controller)
+    assert process.returncode == 0, shown.decode(errors="replace")
+    assert b"1200/1200" in shown and "上传 / pushing".encode() in shown
 
 
 def _station_config(path: Path, station_id: str, url: str) -> Path:

@@ -128,7 +128,7 @@ def test_quitting_does_not_wait_for_a_silent_center(
     token.chmod(0o600)
     (tmp_path / "kiosk.toml").write_text(
         f'[station]\nid = "tmux-02"\n[storage]\ndata_dir = "data"\n'
-        f'[center]\nurl = "{url}"\ntoken_file = "token"\ntimeout = 30\n'
+        f'[center]\nurl = "{url}"\ntoken_file = "token"\ntimeout = 600\n'
         f'[[security.duty]]\nstaff_id = "T1001"\nname = "王老师"\npin_hash = "{hash_pin(PIN)}"\n',
         encoding="utf-8",
     )
@@ -146,12 +146,13 @@ def test_quitting_does_not_wait_for_a_silent_center(
         terminal.keys("Tab", "Enter")
         terminal.wait_for(lambda s: "输入值班 PIN" in s, "the exit dialog")
         terminal.type_as_person(PIN)
-        start = time.monotonic()
-        while not rc_file.exists() and time.monotonic() - start < WAIT:
+        # The center's timeout (600 s) is far beyond WAIT: the kiosk exits within WAIT only if quitting does not
+        # wait for the hung request. How fast it exits is for a benchmark, not a test.
+        deadline = time.monotonic() + WAIT
+        while not rc_file.exists() and time.monotonic() < deadline:
             time.sleep(0.02)
-        took = time.monotonic() - start
+        assert rc_file.exists(), "the kiosk did not exit while a sync request hung"
         assert rc_file.read_text().strip() == "0"
-        assert took < 2.0, f"quitting took {took:.2f} s while a sync request hung (timeout 30 s)"
     finally:
         terminal.kill()
 

@@ -12,6 +12,7 @@ from textual.app import App, ComposeResult
 
 from kiosk.domain.clock import FrozenClock
 from kiosk.domain.models import Notice
+from kiosk.domain.notices import sort_out
 from kiosk.domain.qr import DARK_CHARS
 from screens.notices import NoticesScreen
 from screens.widgets.notice_qr import NoticeQR
@@ -212,11 +213,14 @@ async def test_the_notices_screen_refuses_a_look_alike_and_stores_a_good_one(tmp
     assert app.returned == [True]
 
 
-async def test_the_notices_screen_follows_the_selection_and_hides_off_list_urls(tmp_path: Path) -> None:
+async def test_the_notices_screen_follows_the_selection_and_shows_refused_notices_without_a_code(
+    tmp_path: Path,
+) -> None:
     store = NoticeStore(tmp_path)
-    for notice in (SHORT, MIDDLE):
-        store.add(notice)
-    store.add(Notice("x", "旧通知", "https://old.example.edu.cn/1", "2026-11-01T08:00:00+08:00", "center"))
+    off_list = Notice("x", "旧通知", "https://old.example.edu.cn/1", "2026-11-01T08:00:00+08:00", "center")
+    kept, refused = sort_out([SHORT, MIDDLE, off_list], ["bnu.edu.cn"])  # as a refresh from the center sorts them
+    store.replace_from_center(kept, "2026-11-28T06:00:00+08:00", refused)
+    assert store.all() == [SHORT, MIDDLE] and [r.notice for r in store.refused()] == [off_list]
     app = StaffHost(store)
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
@@ -229,6 +233,7 @@ async def test_the_notices_screen_follows_the_selection_and_hides_off_list_urls(
         await pilot.press("down")
         await pilot.pause()
         assert find_code(screen_lines(app)) is None and shown(app, "不在闸机显示 / not shown at the gate")
+        assert shown(app, "old.example.edu.cn is not an authoritative source")
         await pilot.press("escape")
         await pilot.pause()
     assert app.returned == [False]

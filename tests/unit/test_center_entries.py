@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -11,13 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("sqlalchemy")
 
-from sqlalchemy import DateTime  # noqa: E402
+from sqlalchemy import DateTime, event  # noqa: E402
 from sqlalchemy.dialects import sqlite  # noqa: E402
 
 from kiosk.center.auth import add_station  # noqa: E402
+from kiosk.center.checks import DATE_PATTERN, MOMENT_PATTERN, check_moment  # noqa: E402
 from kiosk.center.db import Database, entries  # noqa: E402
 from kiosk.center.entries import ROW_COLUMNS, Invalid, Receiver, db_time, parse_entry, read_batch  # noqa: E402
 from kiosk.center.group_commit import GroupCommit  # noqa: E402
@@ -83,6 +88,36 @@ def sent(make_entry: Callable[..., Entry]) -> dict[str, Any]:
         ({"revision": 1.5}, "revision"),
         ({"revision": False}, "revision"),
         ({"revision": None}, "revision"),
+        # Found by an attack on the center (issue 12): each once failed a whole batch, or was stored as is.
+        ({"name": "\ud800"}, "name"),
+        ({"name": "张\x1b[2J三"}, "name"),
+        ({"person_id": "2023\x00001"}, "person_id"),
+        ({"entry_id": "a\u0085b"}, "entry_id"),
+        ({"operator": "T1\ndrop"}, "operator"),
+        ({"captured_at": "0001-01-01T00:00:00+08:00"}, "captured_at"),
+        ({"captured_at": "9999-12-31T23:59:59-14:00"}, "captured_at"),
+        ({"captured_at": "1969-12-31T23:59:59+00:00"}, "captured_at"),
+        ({"captured_at": "2100-02-29T08:00:00+08:00"}, "captured_at"),
+        ({"captured_at": "2026-11-28T24:00:00+08:00"}, "captured_at"),
+        ({"captured_at": "2026-11-28T07:30:60+08:00"}, "captured_at"),
+        ({"captured_at": "2026-11-28T07:30:00+14:01"}, "captured_at"),
+        ({"captured_at": "2026-11-28t07:30:00z"}, "captured_at"),
+        ({"captured_at": "2026-11-28 07:30:00+08:00"}, "captured_at"),
+        ({"captured_at": "2026-11-28T07:30:00+08:00\n"}, "captured_at"),
+        ({"captured_at": "20200214T080000+0800"}, "captured_at"),
+        ({"captured_at": "2026-11-28T07:30:00+15:00"}, "captured_at"),
+        ({"captured_at": "2026-11-28T07:30:00+08"}, "captured_at"),
+        ({"captured_at": "2026-11-28"}, "captured_at"),
+        ({"captured_at": "2026-02-30T07:30:00+08:00"}, "captured_at"),
+        ({"captured_at": "2026-11-28T07:30:00.1234567+08:00"}, "captured_at"),
+        ({"captured_at": "２０２６-11-28T07:30:00+08:00"}, "captured_at"),
+        ({"monotonic": 10**30}, "monotonic"),
+        ({"monotonic": 10**400}, "monotonic"),
+        ({"monotonic": -1e300}, "monotonic"),
+        ({"reasons": ["on_roster"] * 33}, "reasons"),
+        ({"readings": [{"celsius": 10**400, "taken_at": "2026-11-28T07:30:05+08:00", "operator": ""}]}, "readings"),
+        ({"readings": [{"celsius": 37.0, "taken_at": "0001-01-01T00:00:00+14:00", "operator": ""}]}, "readings"),
+        ({"visitor": {"phone": "1", "host": "h\x07", "reason": "r"}}, "visitor"),
     ],
 )
 def test_a_wrong_field_is_named(sent: dict[str, Any], change: dict[str, Any], field: str) -> None:
@@ -109,7 +144,14 @@ def test_a_missing_field_is_named(sent: dict[str, Any], field: str) -> None:
         {"monotonic": -1.5},
         {"reasons": []},
         {"captured_at": "2026-11-28T07:30:00Z"},
-        {"captured_at": "2026-11-28 07:30:00.123456+08:00"},
+        {"captured_at": "1970-01-01T00:00:00+00:00"},
+        {"captured_at": "1970-01-01T08:00:00+14:00"},
+        {"captured_at": "2096-02-29T08:00:00-14:00"},
+        {"captured_at": "2000-02-29T08:00:00Z"},
+        {"captured_at": "2199-12-31T23:59:59.999999+14:00"},
+        {"captured_at": "2026-11-28T07:30:00-12:00"},
+        {"name": "Zoë O'Brien-李 (访客)"},
+        {"captured_at": "2026-11-28T07:30:00.123456+08:00"},
         {"readings": [{"celsius": 37, "taken_at": "2026-11-28T07:30:05+08:00", "operator": ""}]},
         {"visitor": None},
         {"visitor": {"phone": "", "host": "", "reason": ""}},
@@ -162,6 +204,7 @@ def test_a_good_entry_reads_back_as_sent(sent: dict[str, Any]) -> None:
         (b'{"entries": [1, 2]}', "object"),
         (b'{"entries": [{}, null]}', "object"),
         (json.dumps({"entries": [{}] * 5001}).encode(), "at most 5000"),
+        (b'{"entries": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested too deeply"),
     ],
 )
 def test_a_body_of_the_wrong_shape_is_refused_whole(body: bytes, problem: str) -> None:
@@ -237,3 +280,106 @@ def test_a_failed_group_fails_every_caller_in_it() -> None:
         for future in (leader, *followers):
             with pytest.raises(OSError):
                 future.result(timeout=5)
+
+
+def _refuse_person(db: Database, person_id: str) -> None:
+    """Make the database itself refuse one entry, as a value no check foresaw would."""
+    with db.write() as conn:
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER refuse BEFORE INSERT ON entries WHEN NEW.person_id = '{person_id}'"
+            " BEGIN SELECT RAISE(ABORT, 'refused by the database'); END"
+        )
+
+
+def test_an_entry_the_database_refuses_costs_no_other_entry(tmp_path: Path, make_entry: Callable[..., Entry]) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'center.db'}")
+    _refuse_person(db, "poison")
+    batch = [make_entry(seq=seq, person_id="poison" if seq == 5 else f"p{seq}").to_dict() for seq in range(1, 11)]
+    results = Receiver(db).push("test-01", batch)
+    assert [r.status for r in results] == ["stored"] * 4 + ["rejected"] + ["stored"] * 5
+    assert results[4].entry_id == batch[4]["entry_id"] and "refused by the database" in (results[4].error or "")
+    with db.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM entries").scalar() == 9
+    db.close()
+
+
+def test_a_poisoned_group_commit_fails_no_other_caller(tmp_path: Path, make_entry: Callable[..., Entry]) -> None:
+    """Pushes share transactions: one station's refused entry must not fail the others' pushes in its group."""
+    db = Database(f"sqlite:///{tmp_path / 'center.db'}")
+    _refuse_person(db, "poison")
+    receiver = Receiver(db)
+
+    def push(n: int) -> list[str]:
+        station = f"s{n}"
+        batch = [make_entry(station_id=station, seq=seq).to_dict() for seq in range(1, 21)]
+        if n % 2:
+            batch[7] = make_entry(station_id=station, seq=8, person_id="poison").to_dict()
+        return [r.status for r in receiver.push(station, batch)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(push, range(16)))
+    for n, statuses in enumerate(outcomes):
+        assert statuses == (["stored"] * 7 + ["rejected"] + ["stored"] * 12 if n % 2 else ["stored"] * 20)
+    with db.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM entries").scalar() == 16 * 20 - 8
+    db.close()
+
+
+def test_a_failing_database_still_fails_every_caller(tmp_path: Path, make_entry: Callable[..., Entry]) -> None:
+    """Splitting is for refused rows only: when the database itself fails, nothing is acknowledged."""
+    db = Database(f"sqlite:///{tmp_path / 'center.db'}")
+    # A full disk: the file may not grow by a page (SQLite answers SQLITE_FULL, an OperationalError).
+    event.listen(db.engine, "connect", lambda connection, _: connection.execute("PRAGMA max_page_count = 1"))
+    db.engine.dispose()
+    receiver = Receiver(db)
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        receiver.push("test-01", [make_entry(seq=seq).to_dict() for seq in range(1, 201)])
+    with db.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM entries").scalar() == 0
+    db.close()
+
+
+def test_an_entry_id_of_another_station_is_another_entry(tmp_path: Path, make_entry: Callable[..., Entry]) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'center.db'}")
+    receiver = Receiver(db)
+    mine = make_entry(station_id="s1", seq=1)
+    theirs = dict(mine.to_dict(), station_id="s2", person_id="someone-else")
+    assert [r.status for r in receiver.push("s1", [mine.to_dict()])] == ["stored"]
+    assert [r.status for r in receiver.push("s2", [theirs])] == ["stored"]
+    assert [r.status for r in receiver.push("s2", [theirs])] == ["duplicate"]
+    with db.read() as conn:
+        rows = conn.exec_driver_sql("SELECT station_id, person_id FROM entries ORDER BY station_id").all()
+    assert [tuple(row) for row in rows] == [("s1", mine.person_id), ("s2", "someone-else")]
+    db.close()
+
+
+def test_the_date_pattern_takes_exactly_the_real_dates_of_1970_to_2199() -> None:
+    """The OpenAPI document gives the pattern; it must agree with the calendar on every day, leap days included."""
+    for year in (1969, 1970, 1972, 2000, 2024, 2100, 2104, 2199, 2200):
+        for month in range(0, 14):
+            for day in range(0, 33):
+                text = f"{year:04d}-{month:02d}-{day:02d}"
+                try:
+                    real = 1970 <= datetime(year, month, day).year <= 2199
+                except ValueError:
+                    real = False
+                assert (re.fullmatch(DATE_PATTERN[1:-1], text) is not None) == real, text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    moment=st.one_of(
+        st.from_regex(MOMENT_PATTERN, fullmatch=True),
+        st.from_regex(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,7})?(Z|[+-]\d\d:\d\d)?", fullmatch=True),
+        st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([+-][0-9]{2}:[0-9]{2})", fullmatch=True),
+        st.datetimes(timezones=st.timezones()).map(lambda moment: moment.isoformat()),
+    )
+)
+def test_times_are_taken_exactly_when_the_documented_pattern_matches(moment: str) -> None:
+    """The OpenAPI document gives MOMENT_PATTERN; the center's faster check must agree with it on every text."""
+    try:
+        check_moment(moment)
+        taken = True
+    except Invalid:
+        taken = False
+    assert taken == (re.fullmatch(MOMENT_PATTERN[1:-1], moment) is not None), moment

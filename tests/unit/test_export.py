@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from kiosk.domain.i18n import t
-from kiosk.domain.models import Direction, Entry, Method, Reading, Reason, Role, Verdict
-from kiosk.station.export import COLUMNS, FEVER_FILL, NOT_ADMITTED_FILL, report_row, write_report
+from kiosk.domain.models import Direction, Entry, Method, Reading, Reason, Role, Verdict, Visitor
+from kiosk.station.export import FEVER_FILL, NOT_ADMITTED_FILL, header, report_row, write_report
 
 
 @pytest.fixture
@@ -41,6 +40,7 @@ def entries(make_entry: Callable[..., Entry]) -> list[Entry]:
             verdict=Verdict.DENIED,
             reasons=(Reason.VISITOR_INCOMPLETE,),
             offline=True,
+            visitor=Visitor("13800000000", "王老师", "送材料"),
         ),
         make_entry(
             "2023000102", seq=4, name="欧阳娜娜", direction=Direction.OUT, captured_at="2026-11-28T21:15:00+08:00"
@@ -66,18 +66,22 @@ def test_csv_round_trip(tmp_path: Path, entries: list[Entry]) -> None:
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # so that Excel reads it as UTF-8
     with path.open(encoding="utf-8-sig", newline="") as stream:
         rows = list(csv.reader(stream))
-    assert rows[0] == [t(f"export.col.{c}") for c in COLUMNS]
-    assert rows[1:] == [[str(v) for v in report_row(e)] for e in entries[:2]] + [
-        ["'" + v if v.startswith("=") else str(v) for v in report_row(entries[2])],
-        [str(v) for v in report_row(entries[3])],
-    ]
+    assert rows[0] == header(entries)
+    assert rows[0][:2] == ["时间", "当地时间"] and rows[0][10:12] == ["体温(°C) 1", "体温(°C) 2"]
+    shown = [["" if v is None else str(v) for v in report_row(e)] for e in entries]
+    shown[2][5] = "'" + shown[2][5]
+    assert rows[1:] == shown
     fever = dict(zip(rows[0], rows[2], strict=True))
-    assert fever["体温(°C)"] == "38.4; 38.6"
+    assert (fever["体温(°C) 1"], fever["体温(°C) 2"]) == ("38.4", "38.6"), "numbers, one column per reading"
+    assert fever["时间"] == "2026-11-28T08:05:00+08:00"
+    assert fever["当地时间"] == "2026-11-28 08:05:00", "a time Excel reads as a time"
     assert fever["结果"] == "已转介"
     assert fever["原因"] == "体温异常,请到发热门诊"
     assert fever["已上传"] == "否"
     assert dict(zip(rows[0], rows[1], strict=True))["已上传"] == "是"
-    assert rows[3][4] == '\'=HYPERLINK("http://evil")'  # never a formula in the office's Excel
+    assert rows[3][5] == '\'=HYPERLINK("http://evil")'  # never a formula in the office's Excel
+    visitor = dict(zip(rows[0], rows[3], strict=True))
+    assert (visitor["访客电话"], visitor["被访人"], visitor["来访事由"]) == ("13800000000", "王老师", "送材料")
     assert private(path)
 
 
@@ -86,8 +90,8 @@ def test_csv_in_english_to_stdout(entries: list[Entry], capfdbinary: pytest.Capt
     out = capfdbinary.readouterr().out
     assert not out.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(out.decode("utf-8").splitlines()))
-    assert rows[0][:3] == ["Time", "Station", "Direction"]
-    assert rows[4][2] == "Out"
+    assert rows[0][:4] == ["Time", "Local time", "Station", "Direction"]
+    assert rows[4][3] == "Out"
     assert len(rows) == 5
 
 
@@ -98,20 +102,24 @@ def test_xlsx(tmp_path: Path, entries: list[Entry]) -> None:
     book = load_workbook(path)
     sheet, counts = book.worksheets
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == "A1:M5"
-    assert [c.value for c in sheet[1]] == [t(f"export.col.{c}") for c in COLUMNS]
+    assert sheet.auto_filter.ref == "A1:Q5"
+    assert [c.value for c in sheet[1]] == header(entries, fmt="xlsx")
     assert sheet["A1"].font.b
     assert sheet["A2"].value == datetime(2026, 11, 28, 7, 30)
     fills = [sheet.cell(row=r, column=1).fill for r in range(2, 6)]
     assert [f.fill_type for f in fills] == [None, "solid", "solid", None]
     assert fills[1].fgColor.rgb.endswith(FEVER_FILL)
     assert fills[2].fgColor.rgb.endswith(NOT_ADMITTED_FILL)
-    assert all(sheet.cell(row=3, column=c).fill.fgColor.rgb.endswith(FEVER_FILL) for c in range(1, 14))
+    assert all(sheet.cell(row=3, column=c).fill.fgColor.rgb.endswith(FEVER_FILL) for c in range(1, 18))
+    assert [sheet.cell(row=3, column=c).value for c in (10, 11)] == [38.4, 38.6], "temperatures as numbers"
+    assert sheet.cell(row=3, column=10).data_type == "n"
+    assert [sheet.cell(row=4, column=c).value for c in (15, 16, 17)] == ["13800000000", "王老师", "送材料"]
     visitor_name = sheet["E4"]
     assert visitor_name.data_type == "s" and visitor_name.value.startswith("=HYPERLINK")
     # CJK text is twice as wide: the reasons column fits "体温异常,请到发热门诊" (11 characters → 22).
     assert sheet.column_dimensions["I"].width >= 22
     assert sheet.column_dimensions["B"].width < sheet.column_dimensions["I"].width
+    assert sheet["A2"].number_format == "yyyy-mm-dd hh:mm:ss"
     rows = {row[0]: row[1:] for row in counts.iter_rows(min_row=2, values_only=True)}
     assert len(rows) == 25
     assert rows["07:00"] == (1, 0, 0, 1)

@@ -70,11 +70,24 @@ def test_a_missing_title_is_a_usage_error(station: Path) -> None:
     assert kiosk("notices", "add", "--config", str(station), "--url", "https://bnu.edu.cn/").returncode == 2
 
 
+def test_list_shows_why_a_notice_from_the_center_was_refused(station: Path) -> None:
+    from kiosk.domain.models import Notice
+    from kiosk.domain.notices import sort_out
+
+    off_list = Notice("c9", "旧通知", "https://old.example.edu.cn/1", "2026-11-01T08:00:00+08:00", "center")
+    shown, refused = sort_out([off_list], ["bnu.edu.cn", "moe.gov.cn"])
+    NoticeStore(station.parent / "data").replace_from_center(shown, "2026-11-28T06:00:00+08:00", refused)
+    listed = kiosk("notices", "list", "--config", str(station))
+    assert "不在闸机显示 / not shown at the gate" in listed.stdout and "old.example.edu.cn" in listed.stdout
+    assert "is not an authoritative source" in listed.stdout
+
+
 def test_list_flags_a_notice_the_allowlist_no_longer_covers(station: Path) -> None:
+    """Added while the allowlist was wider: still held, flagged, and (tests/ui/test_gate_notices.py) not drawn."""
     from kiosk.domain.models import Notice
 
     NoticeStore(station.parent / "data").add(
-        Notice("c9", "旧通知", "https://old.example.edu.cn/1", "2026-11-01T08:00:00+08:00", "center")
+        Notice("local-1", "旧通知", "https://old.example.edu.cn/1", "2026-11-01T08:00:00+08:00", "local")
     )
     listed = kiosk("notices", "list", "--config", str(station))
     assert "不在闸机显示 / not shown at the gate" in listed.stdout and "old.example.edu.cn" in listed.stdout

@@ -11,7 +11,10 @@ from kiosk.domain.notices import (
     MAX_URL_LENGTH,
     NoticeRefused,
     make_local_notice,
+    notice_problem,
     rotation_index,
+    showable,
+    sort_out,
     stale_since,
     url_problem,
 )
@@ -112,6 +115,38 @@ def test_a_punycode_host_passes_only_when_listed_exactly() -> None:
     listed = ["xn--fiqs8s.cn"]
     assert url_problem("https://xn--fiqs8s.cn/x", listed) is None
     assert url_problem("https://www.xn--fiqs8s.cn/x", listed) is not None
+
+
+def center_notice(url: str, title: str = "通知", title_en: str = "") -> Notice:
+    return Notice("c1", title, url, "2026-11-28T06:00:00+08:00", "center", title_en=title_en)
+
+
+@pytest.mark.parametrize(
+    ("notice", "why"),
+    [
+        (center_notice("https://news.bnu.edu.cn/a"), None),
+        (center_notice("https://news.bnu.edu.cn/a", title_en="Notice"), None),
+        (center_notice("https://bnu-edu.cn/login"), "not an authoritative"),
+        (center_notice("http://news.bnu.edu.cn/a"), "https"),
+        (center_notice("https://news.bnu.edu.cn/a", title="通" * 61), None),  # length: the author's check
+        (center_notice("https://news.bnu.edu.cn/a", title="通知\x1b[2J"), "control"),
+        (center_notice("https://news.bnu.edu.cn/a", title_en="Notice\x1b[2J"), "control"),
+        (center_notice("https://bnu.edu.cn.evil.com/a", title_en="Notice\x1b[2J"), "control"),
+    ],
+)
+def test_one_decision_on_what_the_gate_may_show(notice: Notice, why: str | None) -> None:
+    problem = notice_problem(notice, ALLOWED)
+    assert problem is None if why is None else why in (problem or "")
+    shown, refused = sort_out([notice], ALLOWED)
+    assert (shown == [notice]) == (why is None) and [r.notice for r in refused] == ([] if why is None else [notice])
+    assert showable([notice], ALLOWED) == shown
+
+
+def test_sorting_out_keeps_the_order_and_the_reasons() -> None:
+    first, second, third = (center_notice(f"https://{host}/x") for host in ("a.bnu.edu.cn", "evil.cn", "b.bnu.edu.cn"))
+    shown, refused = sort_out([first, second, third], ALLOWED)
+    assert shown == [first, third]
+    assert [(r.notice, "evil.cn" in r.reason) for r in refused] == [(second, True)]
 
 
 NOW = datetime(2026, 11, 28, 7, 0, tzinfo=timezone(timedelta(hours=8)))

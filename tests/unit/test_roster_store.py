@@ -74,7 +74,8 @@ def test_file_is_private(tmp_path: Path, people: tuple[Person, ...]) -> None:
     RosterStore(tmp_path / "data").replace_all(people)
     assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "data" / "roster.json").stat().st_mode) == 0o600
-    assert [p.name for p in (tmp_path / "data").iterdir()] == ["roster.json"], "no temporary file left behind"
+    names = sorted(p.name for p in (tmp_path / "data").iterdir())
+    assert names == [".kiosk-store", "roster.json"], "no temporary file left behind"
 
 
 def _damaged_cases(original: bytes) -> dict[str, bytes]:
@@ -103,12 +104,23 @@ def test_damaged_file_is_moved_aside_and_the_station_goes_on(tmp_path: Path, peo
         assert RosterStore(data).get(people[1].person_id) == people[1], label
 
 
+def test_a_changed_byte_is_caught_by_the_checksum(tmp_path: Path, people: tuple[Person, ...]) -> None:
+    RosterStore(tmp_path).replace_all(people)
+    path = tmp_path / "roster.json"
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"true", raw.index(b'"return_approved"'))
+    raw[at : at + 4] = b"null"  # still valid JSON: only the checksum can tell
+    path.write_bytes(bytes(raw))
+    store = RosterStore(tmp_path)
+    assert len(store) == 0 and "damaged" in store.warnings[0]
+
+
 def test_damaged_row_is_skipped_not_fatal(tmp_path: Path, people: tuple[Person, ...]) -> None:
     store = RosterStore(tmp_path)
     store.replace_all(people)
-    data = json.loads((tmp_path / "roster.json").read_text(encoding="utf-8"))
+    data = json.loads((tmp_path / "roster.json").read_bytes().partition(b"\n")[2])  # after the checksum line
     data["people"]["2"]["role"] = "alien"
-    (tmp_path / "roster.json").write_text(json.dumps(data), encoding="utf-8")
+    (tmp_path / "roster.json").write_text(json.dumps(data), encoding="utf-8")  # the earlier, unchecked format
     fresh = RosterStore(tmp_path)
     assert len(fresh) == 3 and fresh.get(people[1].person_id) is None and fresh.warnings == []
 

@@ -16,7 +16,7 @@ import pytest
 
 from kiosk.domain.models import DayCounts, Direction, Entry, Notice, Reason, Verdict
 from storage.entries import EntryStore
-from storage.files import StoreFullError
+from storage.files import StoreError, StoreFullError
 from storage.notices import NoticeStore
 
 DAY = "2026-11-28"
@@ -299,6 +299,28 @@ def test_files_are_private(tmp_path: Path, make_entry: MakeEntry) -> None:
     assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
 
 
+def test_a_data_dir_holding_other_files_is_refused_and_never_chmodded(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    os.chmod(shared, 0o755)
+    (shared / "thesis.docx").write_bytes(b"not the kiosk's")
+    with pytest.raises(StoreError, match="thesis.docx"):
+        EntryStore(shared)
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755
+    assert sorted(p.name for p in shared.iterdir()) == ["thesis.docx"], "nothing created in it"
+
+
+def test_an_existing_empty_data_dir_is_adopted_with_its_mode_unchanged(tmp_path: Path, make_entry: MakeEntry) -> None:
+    given = tmp_path / "given"
+    given.mkdir()
+    os.chmod(given, 0o750)
+    store = EntryStore(given)
+    store.record(make_entry())
+    store.close()
+    assert stat.S_IMODE(given.stat().st_mode) == 0o750
+    assert len(EntryStore(given).entries_of_day(DAY)) == 1, "adopted once, it stays the store's own"
+
+
 # -- damaged files ---------------------------------------------------------------------------------------
 
 
@@ -315,34 +337,34 @@ def _folded_store(tmp_path: Path, make_entry: MakeEntry) -> tuple[Path, list[Ent
 
 
 @pytest.mark.parametrize(
-    "damage",
+    ("damage", "kept"),
     [
-        pytest.param(lambda raw: raw[: len(raw) // 2], id="truncated"),
-        pytest.param(lambda raw: raw + b'{"junk": 1}', id="junk-appended"),
-        pytest.param(lambda raw: b"", id="zero-bytes"),
-        pytest.param(lambda raw: b"\x00" * len(raw), id="zeroed"),
+        pytest.param(lambda raw: raw[: len(raw) // 2], 2, id="truncated"),
+        pytest.param(lambda raw: raw + b'{"junk": 1}', 5, id="junk-appended"),
+        pytest.param(lambda raw: b"", 0, id="zero-bytes"),
+        pytest.param(lambda raw: b"\x00" * len(raw), 0, id="zeroed"),
     ],
 )
-def test_damaged_chunk_is_moved_aside_and_the_store_goes_on(
-    tmp_path: Path, make_entry: MakeEntry, damage: Callable[[bytes], bytes]
+def test_damaged_chunk_keeps_its_intact_entries_and_notes_the_lost_ones(
+    tmp_path: Path, make_entry: MakeEntry, damage: Callable[[bytes], bytes], kept: int
 ) -> None:
     data, entries = _folded_store(tmp_path, make_entry)
     chunk = data / "entries" / f"{DAY}.00000.json"
     chunk.write_bytes(damage(chunk.read_bytes()))
     store = EntryStore(data)
-    assert store.entries_of_day(DAY) == []
-    assert len(store.warnings) == 1 and "moved to" in store.warnings[0] and chunk.name in store.warnings[0]
-    assert len(_aside(chunk.parent, chunk.name)) == 1
-    assert store.record(make_entry()).seq == 6, "the sequence goes on past the lost chunk"
+    assert store.entries_of_day(DAY) == entries[:kept]
+    assert any(chunk.stem in w and "damaged" in w for w in store.warnings), store.warnings
+    report = store.check()
+    assert not report.clean and report.lost_pending == [e.seq for e in entries[kept:]]
+    assert len(_aside(chunk.parent, chunk.name)) == 1, "the damaged original is kept aside"
+    assert store.record(make_entry()).seq == 6, "the sequence goes on past the lost entries"
     store.fold()
     store = reopen(store)
-    assert [e.seq for e in store.entries_of_day(DAY)] == [6]
-    assert store.warnings == []
+    assert [e.seq for e in store.entries_of_day(DAY)] == [e.seq for e in entries[:kept]] + [6]
+    assert store.lost_seqs() == [e.seq for e in entries[kept:]], "the loss is remembered until settled"
 
 
-def test_damaged_journal_line_in_the_middle_keeps_the_records_after_it(
-    tmp_path: Path, make_entry: MakeEntry
-) -> None:
+def test_damaged_journal_line_in_the_middle_keeps_the_records_after_it(tmp_path: Path, make_entry: MakeEntry) -> None:
     for garble in (b"", b"garbage", b"\x00" * 40):
         data = tmp_path / f"case{len(garble)}"
         store = EntryStore(data)
@@ -355,28 +377,33 @@ def test_damaged_journal_line_in_the_middle_keeps_the_records_after_it(
         lines[3] = garble  # the header is line 0: this is the third entry
         journal.write_bytes(b"\n".join(lines))
         store = EntryStore(data)
-        assert len(store.warnings) == 1 and "journal damaged" in store.warnings[0], garble
+        assert any("journal damaged" in w for w in store.warnings), garble
         assert [e.seq for e in store.entries_of_day(DAY)] == [1, 2, 4, 5], garble
+        assert store.lost_seqs() == [3], "an intact entry after the damage bounds what was lost"
         aside = _aside(data, "journal.jsonl")
         assert len(aside) == 1 and lost not in aside[0].read_bytes() and lines[4] in aside[0].read_bytes()
         assert store.record(make_entry()).seq == 6
         store = reopen(store)
-        assert store.warnings == [] and [e.seq for e in store.entries_of_day(DAY)] == [1, 2, 4, 5, 6]
+        assert [e.seq for e in store.entries_of_day(DAY)] == [1, 2, 4, 5, 6]
         store.close()
 
 
-def test_torn_journal_tail_is_dropped_silently(store: EntryStore, make_entry: MakeEntry) -> None:
+def test_a_damaged_journal_tail_never_lets_its_sequence_numbers_be_reused(
+    store: EntryStore, make_entry: MakeEntry
+) -> None:
     entries = [store.record(make_entry()) for _ in range(3)]
     store.close()
     journal = store.root / "journal.jsonl"
     whole = journal.read_bytes()
     last_line = whole.rindex(b"\n", 0, len(whole) - 1) + 1
-    journal.write_bytes(whole[: last_line + 30])
+    journal.write_bytes(whole[: last_line + 30])  # the last entry's line, cut short
     store = EntryStore(store.root)
-    assert store.warnings == []
+    assert any("journal damaged" in w for w in store.warnings)
     assert store.entries_of_day(DAY) == entries[:2]
-    assert store.record(make_entry()).seq == 3
-    assert [e.seq for e in reopen(store).entries_of_day(DAY)] == [1, 2, 3]
+    new = store.record(make_entry())
+    assert new.seq > 3, "the lost entry had seq 3, and it may have reached the center"
+    assert 3 in store.lost_seqs() and new.seq - 1 in store.lost_seqs()
+    assert [e.seq for e in reopen(store).entries_of_day(DAY)] == [1, 2, new.seq]
 
 
 def test_a_writer_torn_mid_append_does_not_swallow_the_next_record(tmp_path: Path, make_entry: MakeEntry) -> None:
@@ -391,7 +418,7 @@ def test_a_writer_torn_mid_append_does_not_swallow_the_next_record(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    "content", [b"", b'{"chunks": {"x": ', b"[]", b'{"chunks": {}, "last_seq": 2}garbage'], ids=str
+    "content", [b"", b'{"chunks": {"x": ', b"[]", b'{"chunks": {}, "last_seq": 2}garbage', b"\x00" * 9], ids=str
 )
 def test_damaged_meta_is_rebuilt(tmp_path: Path, make_entry: MakeEntry, content: bytes) -> None:
     data, entries = _folded_store(tmp_path, make_entry)
@@ -402,7 +429,7 @@ def test_damaged_meta_is_rebuilt(tmp_path: Path, make_entry: MakeEntry, content:
     assert store.entries_of_day(DAY) == entries
     assert [e.seq for e in store.unsynced_batch(10)] == [1, 2, 3, 4, 5]
     assert store.record(make_entry()).seq == 6
-    assert json.loads((data / "meta.json").read_bytes())["last_seq"] >= 5
+    assert store.check().clean
 
 
 def test_stale_meta_after_a_crash_between_fold_steps(tmp_path: Path, make_entry: MakeEntry) -> None:
@@ -504,8 +531,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount = tmp_path / "small"
     mount.mkdir()
     try:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mount)], check=True,
-                       capture_output=True, timeout=30)
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", str(mount)],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
     except (subprocess.CalledProcessError, FileNotFoundError, PermissionError) as exc:
         pytest.skip(f"cannot mount a tmpfs here: {exc}")
     yield mount
@@ -558,7 +589,7 @@ FSIZE_WRITER = textwrap.dedent(
     from pathlib import Path
     from kiosk.domain.models import Direction, Entry, Method, Reason, Role, Verdict, new_entry_id
     from storage.entries import EntryStore
-    from storage.files import StoreFullError
+    from storage.files import StoreError, StoreFullError
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # so that a write past the limit fails with EFBIG
     store = EntryStore(Path(sys.argv[1]))
@@ -580,7 +611,10 @@ def test_file_size_limit_is_treated_like_a_full_disk(tmp_path: Path) -> None:
     """Where no tmpfs can be mounted, RLIMIT_FSIZE gives a real write failure (EFBIG) in a subprocess."""
     result = subprocess.run(
         [sys.executable, "-c", FSIZE_WRITER, str(tmp_path), str(256 * 1024)],
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     *ids, last = result.stdout.split("\n")[:-1]
@@ -604,7 +638,9 @@ def test_load_numbered_writes_chunks_and_the_sequence_goes_on(store: EntryStore,
     assert [e.seq for e in store.unsynced_batch(10)] == [1, 3, 5001]
     assert store.counts(DAY).admitted == 5 and live in store.entries_of_day(DAY)
     assert {p.name for p in (store.root / "entries").iterdir()} == {
-        "2026-11-27.00000.json", f"{DAY}.00000.json", f"{DAY}.00001.json"
+        "2026-11-27.00000.json",
+        f"{DAY}.00000.json",
+        f"{DAY}.00001.json",
     }
 
 
@@ -641,3 +677,69 @@ def test_a_deferred_store_reads_its_indexes_on_load_or_first_use(tmp_path: Path,
     deferred = EntryStore(data, load=False)
     assert deferred.unsynced_count() == 1
     assert deferred.record(make_entry()).seq == 2
+
+
+def test_a_record_lacking_a_field_is_damage_even_with_a_good_checksum(tmp_path: Path, make_entry: MakeEntry) -> None:
+    """What a bug (or an older version) might write: the checksum holds, the record is still not believed."""
+    from storage import records
+
+    data, entries = _folded_store(tmp_path, make_entry)
+    chunk = data / "entries" / f"{DAY}.00000.json"
+    lines = chunk.read_bytes().split(b"\n")
+    doc = json.loads(lines[2][9:])
+    del doc["verdict"]
+    lines[2] = records.encode(doc)[:-1]
+    chunk.write_bytes(b"\n".join(lines))
+    store = EntryStore(data)
+    broken = make_entry(captured_at=at(9)).to_dict() | {"seq": 6}
+    del broken["captured_at"]
+    with open(data / "journal.jsonl", "ab") as journal:
+        journal.write(records.encode({"op": "put", "entry": broken}))
+    store = reopen(store)
+    assert [e.seq for e in store.entries_of_day(DAY)] == [1, 3, 4, 5]
+    assert store.lost_seqs() == [2, 6] and any("incomplete journal record" in w for w in store.warnings)
+    assert store.record(make_entry()).seq == 7
+
+
+def test_files_of_the_earlier_format_are_read_and_check_rewrites_them_with_checksums(
+    tmp_path: Path, make_entry: MakeEntry
+) -> None:
+    data = tmp_path / "data"
+    (data / "entries").mkdir(parents=True)
+    (data / "audit").mkdir()
+    entries = [
+        make_entry(captured_at=at(7, i)).__class__.from_dict(
+            make_entry(captured_at=at(7, i)).to_dict() | {"seq": i + 1}
+        )
+        for i in range(3)
+    ]
+    chunk = data / "entries" / f"{DAY}.00000.json"
+    chunk.write_text(json.dumps({"entries": {str(e.seq): e.to_dict() for e in entries}}), encoding="utf-8")
+    (data / "audit" / f"{DAY}.json").write_text(
+        json.dumps({"audit": {"1": {"kind": "rejected_scan", "detail": "x", "at": at(8)}}}), encoding="utf-8"
+    )
+    (data / "meta.json").write_text(json.dumps({"chunks": {}, "last_seq": 3}), encoding="utf-8")
+    store = EntryStore(data)
+    assert store.entries_of_day(DAY) == entries and store.audit_of_day(DAY)[0]["detail"] == "x"
+    assert store.warnings == [], "the earlier format is not damage"
+    assert store.check().clean
+    assert chunk.read_bytes()[:1] != b"{" and (data / "audit" / f"{DAY}.json").read_bytes()[:1] != b"{"
+    store = reopen(store)
+    assert store.entries_of_day(DAY) == entries and store.record(make_entry()).seq == 4
+
+
+@pytest.mark.parametrize("lost", ["journal.jsonl", "meta.json", "seqs.json", f"entries/{DAY}.00000.json"])
+def test_losing_any_one_file_never_lets_a_seq_be_given_twice(tmp_path: Path, make_entry: MakeEntry, lost: str) -> None:
+    data, folded = _folded_store(tmp_path, make_entry)  # seqs 1-5 in a chunk file
+    store = EntryStore(data)
+    recent = [store.record(make_entry(captured_at=at(8, i))) for i in range(4)]  # seqs 6-9 in the journal only
+    store.close()
+    (data / lost).unlink()
+    store = EntryStore(data)
+    held = {e.seq for e in store.entries_of_day(DAY)}
+    gone = {e.seq for e in folded + recent} - held
+    report = store.check()
+    assert gone <= set(report.lost_pending), "every entry the lost file held is reported lost"
+    assert store.record(make_entry()).seq > 9, "no sequence number given twice"
+    if lost in ("meta.json", "seqs.json"):
+        assert not gone and report.lost_pending == [], "a summary file's loss loses no entry"
