@@ -656,7 +656,7 @@ class EntryStore:
             if doc is not None and doc["entry_id"] == entry_id and doc.get("revision", 0) == revision:
                 docs[seq] = {**doc, "acked_at": at}
         seqs = (chunk.seqs or set()) | set(docs)
-        write_chunk(self._chunk_path(name), docs.values(), seqs)
+        write_chunk(self._chunk_path(name), docs.values(), seqs, chunk.lines)
         return _chunk_info(Chunk(docs=docs, seqs=seqs))
 
     def _chunk_for_fold(self, name: str) -> Chunk:
@@ -673,8 +673,8 @@ class EntryStore:
                     chunk.seqs = self._candidates(name) | set(chunk.docs)
                 self._report_damage(name, chunk, key=None)
                 self._note_lost(name, chunk)
-            write_chunk(path, chunk.docs.values(), chunk.seqs)
-            chunk = Chunk(docs=chunk.docs, seqs=chunk.seqs)
+            write_chunk(path, chunk.docs.values(), chunk.seqs, chunk.lines)
+            chunk = Chunk(docs=chunk.docs, seqs=chunk.seqs, lines=chunk.lines)
         else:
             with self._locked():
                 self._note_lost(name, chunk)

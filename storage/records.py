@@ -37,6 +37,8 @@ class Lines:
     """What reading a file of records found."""
 
     records: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[bytes] = field(default_factory=list)
+    """Each record's line as stored (newline included), to write it again unchanged without encoding it."""
     damaged: int = 0
     """Lines that failed their check (a last line without its newline counts)."""
     exists: bool = True
@@ -52,6 +54,43 @@ def read(path: Path) -> Lines:
 
 
 def parse(data: bytes) -> Lines:
+    """The intact records of a file's bytes.
+
+    Each line's checksum is checked on its own, then the good lines are parsed as one JSON array: one call into
+    the JSON decoder per file instead of one per line (a chunk holds 4,096 lines).
+    """
+    found = Lines()
+    lines = data.split(b"\n")
+    last = len(lines) - 1
+    bodies: list[bytes] = []
+    good: list[bytes] = []
+    for i, line in enumerate(lines):
+        if not line:
+            continue
+        body = line[9:]
+        if i == last or line[8:9] != b" " or line[:8] != b"%08x" % zlib.crc32(body):
+            found.damaged += 1  # the last piece has no newline: cut short, whatever its checksum says
+        else:
+            bodies.append(body)
+            good.append(line)
+    try:
+        parsed = json.loads(b"[" + b",".join(bodies) + b"]")
+    except (ValueError, UnicodeDecodeError):
+        parsed = []
+    if len(parsed) != len(bodies):
+        return _parse_each(data)  # a line with a good checksum that is not one JSON value: find it line by line
+    for record, line in zip(parsed, good, strict=True):
+        if isinstance(record, dict):
+            found.records.append(record)
+            found.lines.append(line + b"\n")
+        else:
+            found.damaged += 1
+    if data and not found.records and not found.damaged:
+        found.damaged = 1  # only newlines: nothing the store writes
+    return found
+
+
+def _parse_each(data: bytes) -> Lines:
     found = Lines()
     for line in data.split(b"\n"):
         if not line:
@@ -61,11 +100,13 @@ def parse(data: bytes) -> Lines:
             found.damaged += 1
         else:
             found.records.append(record)
+            found.lines.append(line + b"\n")
     if data and not data.endswith(b"\n"):
         # The last piece was decoded as if whole: a line cut short is damage even when its prefix checks out.
         tail = data.rsplit(b"\n", 1)[-1]
         if decode(tail + b"\n") is not None:
             found.records.pop()
+            found.lines.pop()
             found.damaged += 1
     if data and not found.records and not found.damaged:
         found.damaged = 1  # only newlines: nothing the store writes

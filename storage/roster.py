@@ -114,6 +114,8 @@ class RosterStore:
         """(inode, bytes) of the log read so far."""
         self._log_bad = False
         """The log ends in a damaged line (a crash mid-append): the next writer truncates it."""
+        self._log_warned: tuple[int, int] | None = None
+        """Where the last damaged log line was reported (once per damage)."""
         self._generation = ""
         self.version = ""
         """The center's roster version this copy reflects; empty when imported locally."""
@@ -323,10 +325,17 @@ class RosterStore:
             self._log_seen = (0, 0)
             return
         view, used = self._view, 0
-        for line in tail.splitlines(keepends=True):
+        pieces = tail.split(b"\n")  # not splitlines(): a damaged byte may be a \r or another line break
+        for line in [piece + b"\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else []):
             change = _parse_line(line)
             if change is None:
                 self._log_bad = line.endswith(b"\n")  # an unfinished last line may still be being written
+                if self._log_bad and (inode, start + used) != self._log_warned:
+                    self._log_warned = (inode, start + used)
+                    self.warnings.append(
+                        "名单变更日志已损坏,其后的变更已搁置,下次同步时从数据中心重新获取 / the roster's change log is "
+                        "damaged: the changes after the damage are set aside and come again from the center"
+                    )
                 break
             used += len(line)
             if change.get("g", "") != self._generation:
@@ -342,9 +351,9 @@ def _parse_line(line: bytes) -> dict[str, Any] | None:
     if not line.endswith(b"\n") or len(line) < 10 or line[8:9] != b" ":
         return None
     body = line[9:-1]
+    if line[:8] != b"%08x" % zlib.crc32(body):  # exactly as written: "F" for "f" is a changed byte too
+        return None
     try:
-        if int(line[:8], 16) != zlib.crc32(body):
-            return None
         change = json.loads(body, object_hook=_person_hook)
     except ValueError:
         return None

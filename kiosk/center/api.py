@@ -266,7 +266,10 @@ def create_app(
     app.state.allowed_domains = tuple(allowed_domains)
     for router in (stations_api, shared_api, admin_api):
         app.include_router(router)
-    app.include_router(damage.api, responses=errors.documented(401, 403, 413, 422, 500, 503))
+    # The gate admits only the station's own token; the caller dependency documents the bearer token.
+    app.include_router(
+        damage.api, dependencies=[Depends(caller)], responses=errors.documented(401, 403, 413, 422, 500, 503)
+    )
     mount_dashboard(app)
     errors.install(app)
     app.add_middleware(Gate, identifier=app.state.identifier, max_body=max_body)

@@ -22,7 +22,7 @@ MAX_SEQS = 5000
 
 
 class SeqsIn(BaseModel):
-    seqs: list[Annotated[int, Field(ge=1)]] = Field(max_length=MAX_SEQS)
+    seqs: list[Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)]] = Field(max_length=MAX_SEQS)
 
 
 class EntriesBySeq(BaseModel):

@@ -90,11 +90,17 @@ def notice_problem(notice: Notice, allowed_domains: Sequence[str]) -> str | None
 
     Applied where notices enter the station (sync, `kiosk notices add`, the notices screen) and again where the
     gate draws them, since the allowlist may have changed since a notice was stored.
+
+    Length and emptiness of titles are checked where a notice is written (`make_local_notice`, the center's
+    publish); here only what makes a notice unsafe to draw: its URL, and control characters in its titles.
     """
-    problem = url_problem(notice.url, allowed_domains) or title_problem(notice.title)
-    if problem is None and notice.title_en.strip():
-        problem = title_problem(notice.title_en)
-    return problem
+    if any(_has_control(title) for title in (notice.title, notice.title_en)):
+        return both("notice.title.characters")
+    return url_problem(notice.url, allowed_domains)
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(char).startswith("C") for char in text)
 
 
 def sort_out(notices: Sequence[Notice], allowed_domains: Sequence[str]) -> tuple[list[Notice], list[RefusedNotice]]:
@@ -121,7 +127,7 @@ def title_problem(title: str) -> str | None:
         return both("notice.title.empty")
     if len(title.strip()) > MAX_TITLE_LENGTH:
         return both("notice.title.too_long", limit=MAX_TITLE_LENGTH)
-    if any(unicodedata.category(char).startswith("C") for char in title):
+    if _has_control(title):
         return both("notice.title.characters")
     return None
 
@@ -149,7 +155,9 @@ def make_local_notice(
         received_at=stamp,
     )
     # Checked on what the user typed: a title of blanks or over-long before stripping is refused too.
-    problem = notice_problem(replace(notice, title=title, title_en=title_en), allowed)
+    problem = notice_problem(replace(notice, title=title, title_en=title_en), allowed) or title_problem(title)
+    if problem is None and title_en.strip():
+        problem = title_problem(title_en)
     if problem is None and office.strip():
         problem = title_problem(office)
     if problem is not None:

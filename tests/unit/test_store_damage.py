@@ -75,7 +75,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     store.audit("refused_login", "wrong PIN", f"{DAYS[1]}T09:00:00+08:00")
     entries = {e.seq: e for day in DAYS for e in store.entries_of_day(day)}
     store.close()
-    RosterStore(data).replace_all([Person(f"2023{n:06d}", f"学生{n}", Role.STUDENT) for n in range(50)], "7")
+    roster = RosterStore(data)
+    roster.replace_all([Person(f"2023{n:06d}", f"学生{n}", Role.STUDENT) for n in range(50)], "7")
+    roster.upsert([Person(f"2024{n:06d}", f"新生{n}", Role.STUDENT) for n in range(3)], "8")  # roster.log
     notices = NoticeStore(data)
     notices.add(Notice("n1", "通知", "https://www.bnu.edu.cn/a", "2026-11-27T08:00:00+08:00", "local"))
     (root / "kiosk.toml").write_text('[station]\nid = "test-01"\n\n[storage]\ndata_dir = "data"\n', encoding="utf-8")
@@ -154,7 +156,10 @@ def run_case(template: Template, work: Path, number: int, kind: str, file_turn: 
                 assert original.acked_at is not None and entry.acked_at is None, f"{where}: entry {seq} changed"
                 assert replace(entry, acked_at=original.acked_at) == original, f"{where}: entry {seq} changed"
     assert set(found) <= set(template.entries), f"{where}: entries that never were"
-    if damaged != raw:
+    # A roster log ending in a cut line is what a crash mid-append leaves (and another process may be appending):
+    # it is not reported, and nothing is lost, since the roster's changes come again from the center.
+    torn_roster_log = target.name == "roster.log" and not damaged.endswith(b"\n")
+    if damaged != raw and not torn_roster_log:
         assert warnings, f"{where}: damage not reported"
 
     new = store.record(_entry(999))

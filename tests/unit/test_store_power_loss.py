@@ -4,7 +4,8 @@ acknowledgement and purge must be there.
 
 The model is POSIX at its weakest: a file's bytes are durable as of its last fsync/fdatasync (a file never
 fsynced is empty), and a directory's names as of the last fsync of that directory (a directory never fsynced
-is empty). A kill -9 keeps the page cache and could not tell; remove any fsync in storage/ and a test here fails.
+is empty). A kill -9 keeps the page cache and could not tell; remove any fsync in storage/ (the entry store's and
+the roster's) and a test here fails.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.domain.models import Entry, Reading
+from kiosk.domain.models import Entry, Person, Reading, Role
 from storage.entries import EntryStore
+from storage.roster import RosterStore
 
 DAYS = ("2026-11-20", "2026-11-28")
 
@@ -89,6 +91,8 @@ class Expected:
     """Entries a running purge may delete."""
     audit_purged: bool = False
     """The old day's audit records were purged (by a purge that returned)."""
+    people: dict[str, Person] = field(default_factory=dict)
+    """The roster as the last roster write that returned left it."""
 
 
 def check_cut(state: DurableState, expected: Expected, target: Path) -> None:
@@ -103,6 +107,9 @@ def check_cut(state: DurableState, expected: Expected, target: Path) -> None:
             assert held[entry_id].revision == entry.revision, f"seq {entry.seq}: acknowledged revision lost"
             assert (held[entry_id].acked_at is None) == (entry.acked_at is None), f"seq {entry.seq}: ack lost"
         assert not expected.purged & held.keys(), "purged entries came back"
+        roster = RosterStore(target)
+        assert roster.warnings == [], f"a power cut looked like damage: {roster.warnings}"
+        assert {person_id: roster.get(person_id) for person_id in expected.people} == expected.people, "roster"
         if expected.audit_purged:
             assert store.audit_of_day(DAYS[0]) == [], "purged audit records came back"
         if expected.entries:
@@ -185,10 +192,22 @@ def test_every_acknowledged_change_survives_a_power_cut_at_any_fsync(
             expected.entries[e.entry_id] = Entry.from_dict({**e.to_dict(), "acked_at": "x"})
         check_now()
 
+    roster = RosterStore(state.root)
+    people = [Person(f"2023{n:06d}", f"学生{n}", Role.STUDENT) for n in range(20)]
+    roster.replace_all(people, "1")
+    expected.people = {p.person_id: p for p in people}
+    check_now()
     old = [record(make_entry(captured_at=f"{DAYS[0]}T07:{i:02d}:00+08:00")) for i in range(12)]
     acked(old)
     store.audit("rejected_scan", "garbage", f"{DAYS[0]}T08:00:00+08:00")
     store.fold()
+    check_now()
+    changed = [
+        Person("2023000003", "学生3", Role.STUDENT, return_approved=True),
+        Person("2099000001", "新人", Role.STAFF),
+    ]
+    roster.upsert(changed, "2")
+    expected.people |= {p.person_id: p for p in changed}
     check_now()
     new = [record(make_entry(captured_at=f"{DAYS[1]}T07:{i:02d}:00+08:00")) for i in range(12)]
     for entry in new[:4]:
@@ -215,6 +234,10 @@ FSYNCS = [
     ("files.py", "        os.fsync(fd)\n    finally:", "        pass\n    finally:"),
     ("entries.py", "for folder in (self.entries_dir, self.audit_dir):", "for folder in (self.audit_dir,):"),
     ("entries.py", "for folder in (self.entries_dir, self.audit_dir):", "for folder in (self.entries_dir,):"),
+    ("roster.py", "            os.fsync(fd)\n            self._log_seen", "            self._log_seen"),
+    ("roster.py", "            fsync_dir(self.root)  # a new log file", "            pass  # a new log file"),
+    ("roster.py", "        os.fsync(fd)\n    except BaseException", "        pass\n    except BaseException"),
+    ("roster.py", "    os.replace(tmp, path)\n    fsync_dir(path.parent)\n", "    os.replace(tmp, path)\n"),
 ]
 """Every fsync and fdatasync in storage/, each as a one-line removal."""
 
@@ -229,7 +252,7 @@ def test_removing_any_fsync_fails_the_power_cut_test(tmp_path: Path, module: str
         if path.name != "roster.py"
         for call in SYNC_CALLS
     )
-    assert every_sync == 5, "an fsync was added or removed in storage/: list it in FSYNCS"
+    assert every_sync == 9, "an fsync was added or removed in storage/: list it in FSYNCS"
     scratch = tmp_path / "scratch"
     shutil.copytree(ROOT / "storage", scratch / "storage")
     source = scratch / "storage" / module
@@ -247,5 +270,5 @@ def test_removing_any_fsync_fails_the_power_cut_test(tmp_path: Path, module: str
     assert result.returncode == 1 and "AssertionError" in result.stdout, result.stdout[-2000:]
 
 
-SYNC_CALLS = ("os.fsync(", "os.fdatasync(", "fsync_dir(folder)", "fsync_dir(path.parent)")
+SYNC_CALLS = ("os.fsync(", "os.fdatasync(", "fsync_dir(folder)", "fsync_dir(path.parent)", "fsync_dir(self.root)")
 RUN_ONE = "test_every_acknowledged_change_survives_a_power_cut_at_any_fsync"
