@@ -246,11 +246,8 @@ FSYNCS = [
 @pytest.mark.parametrize(("module", "line", "without"), FSYNCS, ids=[f"{m}:{i}" for i, (m, _, _) in enumerate(FSYNCS)])
 def test_removing_any_fsync_fails_the_power_cut_test(tmp_path: Path, module: str, line: str, without: str) -> None:
     """Run the test above against a scratch copy of storage/ with one fsync removed: it must fail."""
-    every_sync = sum(  # roster.py's own fsyncs are removed one by one in test_roster_power_loss.py
-        path.read_text(encoding="utf-8").count(call)
-        for path in (ROOT / "storage").glob("*.py")
-        if path.name != "roster.py"
-        for call in SYNC_CALLS
+    every_sync = sum(
+        path.read_text(encoding="utf-8").count(call) for path in (ROOT / "storage").glob("*.py") for call in SYNC_CALLS
     )
     assert every_sync == 9, "an fsync was added or removed in storage/: list it in FSYNCS"
     scratch = tmp_path / "scratch"
