@@ -433,7 +433,6 @@ async def measure_rush_hour(work: Path, people: int, minutes: float, speedup: fl
     station = Station(config, EntryStore(config.data_dir), roster, clock)
     app = KioskApp(changed(config), station, NoticeStore(config.data_dir), clock)
     gap = minutes * 60 / people / speedup
-    remeasured = {queue[i].person_id for i in range(5, people, 10)}
     written: dict[str, float] = {}
     first_seen: dict[str, float] = {}
     last_seen: dict[str, float] = {}
@@ -476,13 +475,14 @@ async def measure_rush_hour(work: Path, people: int, minutes: float, speedup: fl
         screens = iter(["f5", "f8", "f3"] * people)
         while not scanner.done():
             target = station.reading_target
-            if target is not None and target.person_id in remeasured and target.person_id not in named:
+            due = len(written) // 10 > len(named)  # one person in ten gets a fever reading and a re-measure
+            if target is not None and due and target.person_id not in named:
                 await pilot.press("f2")
                 await asyncio.sleep(0.05)
                 dialog = app.screen
                 if isinstance(dialog, TemperatureDialog) and dialog.entry_id is not None:
                     entry = station.entry(dialog.entry_id)
-                    if entry is not None and entry.person_id in remeasured:
+                    if entry is not None and entry.person_id not in named:
                         named[entry.person_id] = dialog.entry_id
                         await press_slowly(pilot, *"38.5", "enter")
                         if dialog.query_one("#ask").display:

@@ -178,6 +178,11 @@ class GateScreen(Screen[None], inherit_bindings=False):
     def show_rejected(self, rejected: Rejected) -> None:
         self._set_verdict(rejected, "")
 
+    @property
+    def verdict_live(self) -> bool:
+        """A verdict is shown and its lifetime has not ended."""
+        return self._verdict_timer is not None
+
     def verdict_view(self) -> VerdictView:
         """What the verdict panel shows now (the app draws the same over staff screens)."""
         return verdict_view(*self._verdict, self.language)

@@ -10,6 +10,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from kiosk.domain.i18n import Language, t
 from kiosk.domain.models import Direction, Entry, Verdict
+from kiosk.domain.typed import normalise
 from kiosk.station.station import Station
 from screens.unmask import UnmaskingScreen
 
@@ -20,7 +21,7 @@ COLUMNS = ("time", "id", "name", "role", "direction", "verdict", "method", "temp
 
 def matching(entries: list[Entry], verdict: str, direction: str, text: str) -> list[Entry]:
     """Entries with the verdict and direction chosen ("" for any) whose ID or name contains `text`."""
-    needle = text.strip().casefold()
+    needle = normalise(text).casefold()  # full-width digits typed with a Chinese input method match too
     return [
         e
         for e in entries

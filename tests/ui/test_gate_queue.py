@@ -330,6 +330,13 @@ async def test_full_width_digits_at_the_gate_are_the_person(config: Config, peop
     assert stored(config)["2023000101"].verdict is Verdict.ADMITTED
 
 
+def test_full_width_digits_find_entries_in_the_log(make_entry: Callable[..., Entry]) -> None:
+    from screens.log import matching
+
+    entry = make_entry("2019003230")
+    assert matching([entry], "", "", "２０１９００３２") == [entry]
+
+
 @pytest.mark.parametrize(("typed", "celsius"), [("３６．５", 36.5), ("36。5", 36.5), ("３７", 37.0)])
 def test_full_width_readings_are_readings(typed: str, celsius: float) -> None:
     assert parse_celsius(typed) == celsius
