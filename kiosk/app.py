@@ -1,11 +1,10 @@
 """The kiosk App: bindings, routing messages to the screens, and the workers (scanner, sync, fold, roster).
 
 The logic is elsewhere: Station and ScanIntake (kiosk/station/), the duty officer's flow in StaffDesk and
-"scans always win" in ScansWin (screens/). Locked down for a public place: no command palette, no inherited
-bindings (ctrl+q, ctrl+c, ctrl+p, ctrl+z do nothing), and leaving needs a duty PIN (F12 → exit).
-
-Cold start: the gate is drawn first; the roster, today's counters and sync start after that first paint (the
-scanner before it, so that no scan is lost); a scan read while the roster loads is held, never refused for it.
+"scans always win" in ScansWin (screens/). Locked down: no command palette, no inherited bindings (ctrl+q,
+ctrl+c, ctrl+p, ctrl+z do nothing), and leaving needs a duty PIN (F12 → exit). Cold start: the gate is drawn
+first; the roster, today's counters and sync start after that first paint (the scanner before it, so that no
+scan is lost); a scan read while the roster loads is held, never refused for it.
 """
 
 from __future__ import annotations
@@ -272,10 +271,12 @@ class KioskApp(App[int], inherit_bindings=False):
     def action_staff(self, name: str) -> None:
         self.desk.language = self.language
         self.desk.open(name)
+        self.call_after_refresh(self.scans_win.keep_in_view)
 
     def action_duty_menu(self) -> None:
         self.desk.language = self.language
         self.desk.duty_menu()
+        self.call_after_refresh(self.scans_win.keep_in_view)
 
     def _staff_recorded(self, outcome: Outcome) -> None:
         """A staff screen recorded an entry: shown like a scan."""

@@ -165,6 +165,8 @@ class GateScreen(Screen[None], inherit_bindings=False):
             self.counts = counts
             self._draw_counts()
         self._draw_pending()
+        if self._drawable:
+            self._draw_sync()
         if self.banner and self.banner[1]:
             self.banner = None  # recording works again
             self._draw_banner()
@@ -175,6 +177,11 @@ class GateScreen(Screen[None], inherit_bindings=False):
 
     def show_rejected(self, rejected: Rejected) -> None:
         self._set_verdict(rejected, "")
+
+    @property
+    def verdict_live(self) -> bool:
+        """A verdict is shown and its lifetime has not ended."""
+        return self._verdict_timer is not None
 
     def verdict_view(self) -> VerdictView:
         """What the verdict panel shows now (the app draws the same over staff screens)."""
@@ -255,6 +262,10 @@ class GateScreen(Screen[None], inherit_bindings=False):
         roster = self.query_one("#roster", Static)
         roster.display = self.roster_loading
         roster.update(t("gate.loading", lang) if self.roster_loading else "")
+        self._draw_sync()
+
+    def _draw_sync(self) -> None:
+        """The sync line: offline is a warning like the others; a scan changes what waits."""
         sync = self.query_one("#sync", Static)
         sync.update(self._sync_text())
         sync.set_class(self.sync is not None and self.sync.configured and not self.sync.online, "-warning")

@@ -10,6 +10,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static
 
 from kiosk.domain.i18n import Language, t
 from kiosk.domain.models import Direction, Entry, Verdict
+from kiosk.domain.typed import normalise
 from kiosk.station.station import Station
 from screens.unmask import UnmaskingScreen
 
@@ -20,7 +21,7 @@ COLUMNS = ("time", "id", "name", "role", "direction", "verdict", "method", "temp
 
 def matching(entries: list[Entry], verdict: str, direction: str, text: str) -> list[Entry]:
     """Entries with the verdict and direction chosen ("" for any) whose ID or name contains `text`."""
-    needle = text.strip().casefold()
+    needle = normalise(text).casefold()  # full-width digits typed with a Chinese input method match too
     return [
         e
         for e in entries
@@ -67,9 +68,9 @@ class EntryLogScreen(UnmaskingScreen[None]):
                 id="direction",
             )
         yield DataTable(cursor_type="row", zebra_stripes=True, id="entries")
+        yield Static("", id="page")  # its own line: with it the buttons did not fit 80 columns
         with Horizontal(id="pager"):
             yield Button(t("log.prev", lang), id="prev")
-            yield Static("", id="page")
             yield Button(t("log.next", lang), id="next")
             yield Button(t("officer.unmask", lang), id="unmask")
             yield Button(t("officer.close", lang), id="close")

@@ -125,6 +125,11 @@ class ScansWin:
 
     # -- the verdict over a staff screen -------------------------------------------------------------------
 
+    def keep_in_view(self) -> None:
+        """A staff screen just opened over a verdict still in its lifetime: the person still sees it."""
+        if self.gate is not None and self.gate.verdict_live:
+            self._over(self.gate.verdict_view())
+
     def _over(self, view: VerdictView) -> None:
         """The verdict across the top of the open staff screen or dialog, until the verdict's lifetime ends."""
         if not self.covered:

@@ -13,6 +13,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from kiosk.domain.i18n import Language, both, t
 from kiosk.domain.privacy import mask_id, mask_name, mask_phone
+from kiosk.domain.typed import normalise
 from kiosk.station.station import Outcome, Station
 
 FIELDS = ("name", "id_number", "phone", "host", "reason")
@@ -72,7 +73,8 @@ class VisitorScreen(Screen[Outcome | None]):
 
     def values(self) -> dict[str, str]:
         values = {field: self.query_one(f"#{field}", Input).value.strip() for field in FIELDS}
-        values["phone"] = normalise_phone(values["phone"])
+        values["phone"] = normalise_phone(normalise(values["phone"]))
+        values["id_number"] = normalise(values["id_number"])  # full-width digits from a Chinese input method
         return values
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:

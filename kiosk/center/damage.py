@@ -19,12 +19,10 @@ from kiosk.center.schemas import CompletenessReply
 
 MAX_SEQS = 5000
 """Sequence numbers per request, like a push batch."""
-MAX_SEQ = 2**31 - 1
-"""The largest sequence number the entries table holds (a 32-bit INTEGER on PostgreSQL)."""
 
 
 class SeqsIn(BaseModel):
-    seqs: list[Annotated[int, Field(ge=1, le=MAX_SEQ)]] = Field(max_length=MAX_SEQS)
+    seqs: list[Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)]] = Field(max_length=MAX_SEQS)
 
 
 class EntriesBySeq(BaseModel):

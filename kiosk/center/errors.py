@@ -100,15 +100,10 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
     return error_response(503)
 
 
-async def _internal(_request: Request, exc: Exception) -> JSONResponse:
-    log.error("internal error", exc_info=exc)
-    return error_response(500)
-
-
 def install(app: FastAPI) -> None:
-    """Answer every error of `app` in the one shape."""
+    """Answer every error of `app` in the one shape (any other failure: see gate, which answers 500 itself
+    rather than let Starlette's outermost handler close the connection)."""
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
     for failure in (SQLAlchemyError, DatabaseError, sqlite3.OperationalError, psycopg.OperationalError):
         app.add_exception_handler(failure, _database_unavailable)
-    app.add_exception_handler(Exception, _internal)

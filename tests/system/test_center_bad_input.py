@@ -6,17 +6,25 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
-from servers import Center
+from servers import Center, run_center
 
 from kiosk.domain.models import Entry
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def sqlite_center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
+    """One center on SQLite for the checks that do not depend on the database (each test its own station)."""
+    work = tmp_path_factory.mktemp("bad-input")
+    with run_center(f"sqlite:///{work / 'center.db'}", work) as running:
+        yield running
 
 
 def post_raw(client: httpx.Client, center: Center, token: str, station_id: str, body: bytes) -> httpx.Response:
@@ -52,18 +60,21 @@ POISONS: list[dict[str, Any]] = [
 ]
 
 
-def test_a_poison_entry_among_good_ones_is_refused_alone(center: Center, make_entry: Callable[..., Entry]) -> None:
-    token = center.add_station("gate-01")
+def test_a_poison_entry_among_good_ones_is_refused_alone(
+    sqlite_center: Center, make_entry: Callable[..., Entry]
+) -> None:
+    center = sqlite_center
+    token = center.add_station("gate-p")
     with httpx.Client() as client:
         for number, poison in enumerate(POISONS):
-            batch = [make_entry(station_id="gate-01", seq=number * 10 + k).to_dict() for k in range(1, 11)]
+            batch = [make_entry(station_id="gate-p", seq=number * 10 + k).to_dict() for k in range(1, 11)]
             batch[4] |= poison
-            response = post_raw(client, center, token, "gate-01", body_of(batch))
+            response = post_raw(client, center, token, "gate-p", body_of(batch))
             assert response.status_code == 200, (poison, response.text)
             results = response.json()["results"]
             assert [r["status"] for r in results] == ["stored"] * 4 + ["rejected"] + ["stored"] * 5, poison
             assert " / " in results[4]["error"]
-    assert len(stored(center, "gate-01")) == 9 * len(POISONS)
+    assert len(stored(center, "gate-p")) == 9 * len(POISONS)
 
 
 def test_one_station_poisoning_costs_another_station_nothing(center: Center, make_entry: Callable[..., Entry]) -> None:
@@ -103,22 +114,23 @@ def test_one_station_poisoning_costs_another_station_nothing(center: Center, mak
     assert len(stored(center, "gate-b")) == 4 * 15 * 20
 
 
-def test_a_refusal_keeps_the_connection_open(center: Center, make_entry: Callable[..., Entry]) -> None:
-    token = center.add_station("gate-01")
+def test_a_refusal_keeps_the_connection_open(sqlite_center: Center, make_entry: Callable[..., Entry]) -> None:
+    center = sqlite_center
+    token = center.add_station("gate-k")
     host, port = center.url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
     headers = center.auth(token) | {"Content-Type": "application/json"}
-    good = body_of([make_entry(station_id="gate-01", seq=1).to_dict()])
+    good = body_of([make_entry(station_id="gate-k", seq=1).to_dict()])
     nested = b'{"entries": ' + b"[" * 5000 + b"]" * 5000 + b"}"
     heartbeat = json.dumps({"clock": "2026-11-28T07:30:00+08:00", "pending": 10**30, "version": "x"}).encode()
     requests = [
-        ("POST", "/api/v1/stations/gate-01/entries", good, 200),
-        ("POST", "/api/v1/stations/gate-01/entries", nested, 422),
-        ("POST", "/api/v1/stations/gate-01/heartbeat", heartbeat, 422),
-        ("POST", "/api/v1/stations/gate-01/heartbeat", b"\xff\xfe", 422),
+        ("POST", "/api/v1/stations/gate-k/entries", good, 200),
+        ("POST", "/api/v1/stations/gate-k/entries", nested, 422),
+        ("POST", "/api/v1/stations/gate-k/heartbeat", heartbeat, 422),
+        ("POST", "/api/v1/stations/gate-k/heartbeat", b"\xff\xfe", 422),
         ("GET", "/api/v1/admin/stats?date=2026-13-01", None, 403),
         ("GET", "/api/v1/no-such-thing", None, 404),
-        ("POST", "/api/v1/stations/gate-01/entries", good, 200),
+        ("POST", "/api/v1/stations/gate-k/entries", good, 200),
     ]
     connection.connect()
     local = connection.sock.getsockname()
@@ -132,9 +144,10 @@ def test_a_refusal_keeps_the_connection_open(center: Center, make_entry: Callabl
     connection.close()
 
 
-def test_edge_inputs_get_a_clear_refusal(center: Center, make_entry: Callable[..., Entry]) -> None:
-    token = center.add_station("gate-01")
-    station = f"{center.url}/api/v1/stations/gate-01"
+def test_edge_inputs_get_a_clear_refusal(sqlite_center: Center, make_entry: Callable[..., Entry]) -> None:
+    center = sqlite_center
+    token = center.add_station("gate-e")
+    station = f"{center.url}/api/v1/stations/gate-e"
     beat = {"clock": "2026-11-28T07:30:00+08:00", "pending": 0, "version": "1.0"}
     refused = [
         httpx.post(f"{station}/heartbeat", headers=center.auth(token), json=beat | {"pending": 10**30}),
@@ -149,12 +162,12 @@ def test_edge_inputs_get_a_clear_refusal(center: Center, make_entry: Callable[..
         ),
         httpx.get(
             f"{center.url}/api/v1/admin/passages",
-            params={"station_id": "gate-01", "start": "0001-01-01T00:00:00+14:00", "end": "2100-01-01T00:00:00Z"},
+            params={"station_id": "gate-e", "start": "0001-01-01T00:00:00+14:00", "end": "2100-01-01T00:00:00Z"},
             headers=center.admin,
         ),
         httpx.get(
             f"{center.url}/api/v1/admin/passages",
-            params={"station_id": "gate-01", "start": "2026-01-01T00:00:00Z", "end": "9999-12-31T23:59:59-14:00"},
+            params={"station_id": "gate-e", "start": "2026-01-01T00:00:00Z", "end": "9999-12-31T23:59:59-14:00"},
             headers=center.admin,
         ),
         httpx.get(f"{center.url}/api/v1/admin/report/daily", params={"date": "2026-02-30"}, headers=center.admin),

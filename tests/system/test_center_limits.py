@@ -6,6 +6,7 @@ import re
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -16,10 +17,17 @@ pytestmark = pytest.mark.slow
 MB = 1024 * 1024
 
 
-@pytest.fixture
-def center(tmp_path: Path) -> Iterator[Center]:
-    with run_center(f"sqlite:///{tmp_path / 'center.db'}", tmp_path) as running:
+@pytest.fixture(scope="module")
+def center(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Center]:
+    """One center for the module (starting one costs seconds), with stations gate-01 and gate-02."""
+    work = tmp_path_factory.mktemp("limits")
+    with run_center(f"sqlite:///{work / 'center.db'}", work) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def tokens(center: Center) -> dict[str, str]:
+    return {station: center.add_station(station) for station in ("gate-01", "gate-02")}
 
 
 def peak_rss_mb(center: Center) -> float:
@@ -49,12 +57,15 @@ def send_oversized(center: Center, path: str, headers: str, size: int) -> bytes:
         return reply
 
 
-def test_an_oversized_body_without_a_token_is_refused_unread(center: Center) -> None:
-    center.add_station("gate-01")
+def test_an_oversized_body_without_a_token_is_refused_unread(center: Center, tokens: dict[str, str]) -> None:
     before = peak_rss_mb(center)
     started = time.monotonic()
-    for path in ("/api/v1/stations/gate-01/entries", "/api/v1/stations/gate-01/heartbeat", "/api/v1/admin/roster"):
-        reply = send_oversized(center, path, "Content-Type: application/json\r\n", 100 * MB)
+    paths = ["/api/v1/stations/gate-01/entries", "/api/v1/stations/gate-01/heartbeat", "/api/v1/admin/roster"] * 2
+    with ThreadPoolExecutor(max_workers=len(paths)) as pool:  # at once, as an attack would
+        replies = list(
+            pool.map(lambda path: send_oversized(center, path, "Content-Type: application/json\r\n", 100 * MB), paths)
+        )
+    for reply in replies:
         assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
         assert b'"error":"too_large"' in reply and b"connection: close" in reply.lower()
     grown = peak_rss_mb(center) - before
@@ -62,9 +73,9 @@ def test_an_oversized_body_without_a_token_is_refused_unread(center: Center) -> 
     assert time.monotonic() - started < 30
 
 
-def test_a_chunked_body_past_the_limit_is_cut_off(center: Center) -> None:
+def test_a_chunked_body_past_the_limit_is_cut_off(center: Center, tokens: dict[str, str]) -> None:
     """Without Content-Length the size shows only while reading: reading stops at the limit."""
-    token = center.add_station("gate-01")
+    token = tokens["gate-01"]
     before = peak_rss_mb(center)
 
     def body() -> Iterator[bytes]:
@@ -82,19 +93,18 @@ def test_a_chunked_body_past_the_limit_is_cut_off(center: Center) -> None:
     assert httpx.get(f"{center.url}/api/v1/roster", headers=center.auth(token)).status_code == 200
 
 
-def test_the_token_is_checked_before_the_body_is_read(center: Center) -> None:
+def test_the_token_is_checked_before_the_body_is_read(center: Center, tokens: dict[str, str]) -> None:
     """A body that would fail validation gets 401 without a token and 403 with another station's: the body
     was never looked at."""
-    center.add_station("gate-01")
-    other = center.add_station("gate-02")
+    other = tokens["gate-02"]
     url = f"{center.url}/api/v1/stations/gate-01/heartbeat"
     assert httpx.post(url, content=b"{not json").status_code == 401
     assert httpx.post(url, content=b"{not json", headers=center.auth(other)).status_code == 403
     assert httpx.put(f"{center.url}/api/v1/admin/roster", content=b"[", headers=center.auth(other)).status_code == 403
 
 
-def test_every_refusal_has_the_one_bilingual_shape(center: Center) -> None:
-    token = center.add_station("gate-01")
+def test_every_refusal_has_the_one_bilingual_shape(center: Center, tokens: dict[str, str]) -> None:
+    token = tokens["gate-01"]
     station = center.auth(token)
     api = f"{center.url}/api/v1"
     refusals = {

@@ -12,7 +12,7 @@ import pytest
 from servers import run_center
 
 pytestmark = pytest.mark.slow
-SECONDS = 40
+SECONDS = 30
 
 # A notice's URL must be on a domain the center allows, set when it starts: no schema can say which, so a
 # schema-valid notice may be refused (422) for its domain. Every other check stays on for that operation.

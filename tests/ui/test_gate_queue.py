@@ -330,6 +330,13 @@ async def test_full_width_digits_at_the_gate_are_the_person(config: Config, peop
     assert stored(config)["2023000101"].verdict is Verdict.ADMITTED
 
 
+def test_full_width_digits_find_entries_in_the_log(make_entry: Callable[..., Entry]) -> None:
+    from screens.log import matching
+
+    entry = make_entry("2019003230")
+    assert matching([entry], "", "", "２０１９００３２") == [entry]
+
+
 @pytest.mark.parametrize(("typed", "celsius"), [("３６．５", 36.5), ("36。5", 36.5), ("３７", 37.0)])
 def test_full_width_readings_are_readings(typed: str, celsius: float) -> None:
     assert parse_celsius(typed) == celsius
@@ -373,3 +380,29 @@ async def test_offline_is_coloured_as_a_warning(config: Config, people: tuple[Pe
         gate.sync = SyncView(True, 0, None, configured=True)
         gate.redraw()
         assert not gate.query_one("#sync").has_class("-warning")
+
+
+# -- masking: the full name is absent wherever a person is drawn ---------------------------------------------------
+
+
+async def test_no_full_name_or_id_on_the_gate_the_log_or_the_handover(
+    config: Config, people: tuple[Person, ...]
+) -> None:
+    app = make_app(config, people)
+    students = [p for p in people if p.role is Role.STUDENT]  # the staff member is also the officer named T1001
+    full = [p.name for p in students] + [p.person_id for p in students]
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.station.open_shift(STAFF_ID, PIN)
+        for person in people:
+            await scan(pilot, person.person_id)
+            gate = screen_text(app)
+            assert not [text for text in full if text in gate], "on the gate"
+        for key in ("f5", "f8"):
+            await pilot.press(key)
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            shown = screen_text(app)
+            assert "2023****03" in shown and "李*明" in shown, "the people are listed, masked"
+            assert not [text for text in full if text in shown], key
+            await pilot.press("escape")
+            await pilot.pause()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,11 @@ from storage.notices import NoticeStore
 from storage.roster import RosterStore
 
 Script = Callable[[list[dict[str, Any]]], Any]
-"""The reply (any JSON value) to a push of these entries."""
+"""The reply (any JSON value) to a push of these entries; a `Status` answers with that HTTP status instead."""
+
+
+class Status(int):
+    """An HTTP status a script answers with, without a body a station could use."""
 
 
 class ScriptedCenter:
@@ -53,12 +58,15 @@ class ScriptedCenter:
                 center.paths.append(self.path)
                 if self.path.startswith("/api/v1/roster"):
                     self._reply({"version": 1, "full": True, "people": [], "removed": []})
-                else:
+                elif self.path == "/api/v1/notices":
                     self._reply(center.notices)
+                else:
+                    self._reply(Status(404))
 
             def _reply(self, value: Any) -> None:
-                data = json.dumps(value).encode()
-                self.send_response(200)
+                status = value if isinstance(value, Status) else 200
+                data = json.dumps({"detail": "error"} if isinstance(value, Status) else value).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -177,6 +185,8 @@ def test_notices_the_allowlist_refuses_are_kept_apart_audited_once_and_reported(
     center.notices = {"notices": [OFFICIAL, PHISHING, ESCAPE]}
     first = syncer.sync_once()
     assert first.complete and first.refused_notices == 2
+    today = syncer.clock().date().isoformat()
+    assert len([a for a in syncer.store.audit_of_day(today) if a["kind"] == "notice_refused"]) == 2
     assert [n.notice_id for n in syncer.notices.all()] == ["c-1"]
     assert syncer.notices.all()[0].received_at == syncer.notices.last_refresh
     refused = {r.notice.notice_id: r.reason for r in syncer.notices.refused()}
@@ -203,3 +213,83 @@ def test_an_unreadable_notice_list_changes_nothing(center: ScriptedCenter, synce
         report = syncer.sync_once()
         assert report.errors == (BAD_REPLY,) and not report.offline
         assert [n.notice_id for n in syncer.notices.all()] == ["c-1"]
+
+
+def test_a_backlog_goes_in_batches_until_everything_is_acknowledged(
+    center: ScriptedCenter, syncer: Syncer, make_entry: Callable[..., Entry]
+) -> None:
+    syncer.batch_size = 2
+    syncer.clock = lambda: datetime(2026, 11, 28, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+    center.script = lambda entries: {"results": [result(d) for d in entries]}
+    record(syncer, make_entry, 5)
+    step = syncer.push()
+    assert (step.count, step.error, step.rejected) == (5, None, ())
+    assert syncer.status.pending == 0 and syncer.status.online
+    assert [len(b["entries"]) for b in center.bodies] == [2, 2, 1]
+    assert {e.acked_at for e in syncer.store.entries_of_day("2026-11-28")} == {"2026-11-28T09:00:00+08:00"}
+
+
+def test_an_amendment_is_acknowledged_by_its_revision(
+    center: ScriptedCenter, syncer: Syncer, make_entry: Callable[..., Entry]
+) -> None:
+    center.script = lambda entries: {"results": [result(d) for d in entries]}
+    [entry] = record(syncer, make_entry, 1)
+    syncer.sync_once()
+    syncer.store.record(entry.amended(operator="T2002"))
+    report = syncer.sync_once()
+    assert report.acked == 1 and report.pending == 0
+    pushed = [b["entries"][0]["revision"] for b in center.bodies if "entries" in b]
+    assert pushed == [0, 1]
+
+
+def test_an_entry_amended_while_in_flight_goes_again_as_its_new_revision(
+    center: ScriptedCenter, syncer: Syncer, make_entry: Callable[..., Entry]
+) -> None:
+    [entry] = record(syncer, make_entry, 1)
+
+    def amend_then_store(entries: list[dict[str, Any]]) -> Any:
+        if entries[0]["revision"] == 0:
+            syncer.store.record(entry.amended(operator="T2002"))  # a reading typed while the push was on the wire
+        return {"results": [result(d) for d in entries]}
+
+    center.script = amend_then_store
+    step = syncer.push()
+    assert step.count == 1 and step.error is None and syncer.store.unsynced_count() == 0
+    assert [b["entries"][0]["revision"] for b in center.bodies if "entries" in b] == [0, 1]
+    assert syncer.store.entries_of_day("2026-11-28")[0].operator == "T2002"
+
+
+def test_rejections_keep_their_reasons_and_are_not_acknowledged(
+    center: ScriptedCenter, syncer: Syncer, make_entry: Callable[..., Entry]
+) -> None:
+    center.script = lambda entries: {"results": [result(d, "rejected", error="seq 0 out of range") for d in entries]}
+    entries = record(syncer, make_entry, 2)
+    step = syncer.push()
+    assert step.count == 0 and syncer.store.unsynced_count() == 2
+    assert [(r.entry_id, r.error) for r in step.rejected] == [(e.entry_id, "seq 0 out of range") for e in entries]
+
+
+def test_a_failure_in_a_later_batch_keeps_what_was_acknowledged_and_rejected(
+    center: ScriptedCenter, syncer: Syncer, make_entry: Callable[..., Entry]
+) -> None:
+    syncer.batch_size = 2
+    calls: list[int] = []
+
+    def then_fail(entries: list[dict[str, Any]]) -> Any:
+        calls.append(len(entries))
+        if len(calls) > 1:
+            return Status(503)
+        return {"results": [result(entries[0]), result(entries[1], "rejected", error="bad")]}
+
+    center.script = then_fail
+    record(syncer, make_entry, 4)
+    step = syncer.push()
+    assert step.count == 1 and step.offline and step.error == both("sync.server_error", status=503)
+    assert [r.error for r in step.rejected] == ["bad"]
+    assert syncer.store.unsynced_count() == 3 and not syncer.status.online
+
+
+def test_a_failed_notice_pull_is_reported(center: ScriptedCenter, syncer: Syncer) -> None:
+    center.notices = Status(500)
+    report = syncer.sync_once()
+    assert report.errors == (both("sync.server_error", status=500),) and report.offline
