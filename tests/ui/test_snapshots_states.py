@@ -106,6 +106,8 @@ async def staff(pilot: Pilot, key: str) -> None:
     await scan(pilot, "2023000103")
     await pilot.press(key)
     await settled(pilot)
+    pilot.app.scans_win.remove()  # type: ignore[attr-defined]  # the screen itself, not the last verdict over it
+    await settled(pilot)
 
 
 async def temperature(pilot: Pilot) -> None:
