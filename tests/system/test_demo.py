@@ -148,7 +148,7 @@ def test_interactive_demo_in_tmux_scans_goes_offline_catches_up_and_exits_with_t
         terminal.wait_for(lambda s: "退出程序" in s, "the duty menu")
         terminal.keys("Tab", "Enter")
         terminal.wait_for(lambda s: "输入值班 PIN" in s, "the exit dialog")
-        terminal.keys(DEMO_PIN, "Enter")
+        terminal.type_as_person(DEMO_PIN)
         deadline = time.monotonic() + WAIT
         while not rc_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
