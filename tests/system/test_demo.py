@@ -127,6 +127,7 @@ def test_interactive_demo_in_tmux_scans_goes_offline_catches_up_and_exits_with_t
         terminal.keys(examples.admitted.person_id, "Enter")
         shown = terminal.wait_for(lambda s: "准予通行" in s, "the admitted verdict")
         assert mask_id(examples.admitted.person_id) in shown and examples.admitted.person_id not in shown
+        terminal.wait_for(lambda s: "待上传" not in sync_state(s), "the admitted entry pushed (woken by the scan)")
 
         terminal.keys("F11")  # stop the center
         terminal.wait_for(lambda s: "离线" in sync_state(s), "the gate going offline")
@@ -148,7 +149,7 @@ def test_interactive_demo_in_tmux_scans_goes_offline_catches_up_and_exits_with_t
         terminal.wait_for(lambda s: "退出程序" in s, "the duty menu")
         terminal.keys("Tab", "Enter")
         terminal.wait_for(lambda s: "输入值班 PIN" in s, "the exit dialog")
-        terminal.type_as_person(DEMO_PIN)
+        terminal.type_as_person(DEMO_PIN)  # typed at a person's pace: a burst ending in Enter is a wedge scan
         deadline = time.monotonic() + WAIT
         while not rc_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)

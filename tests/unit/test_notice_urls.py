@@ -16,6 +16,7 @@ from kiosk.domain.notices import (
     showable,
     sort_out,
     stale_since,
+    title_problem,
     url_problem,
 )
 from storage.notices import NoticeStore
@@ -224,3 +225,23 @@ def test_never_refreshed_is_stale(last_refresh: str | None) -> None:
 )
 def test_rotation_index(elapsed: float, rotation: float, count: int, index: int) -> None:
     assert rotation_index(elapsed, rotation, count) == index
+
+
+def test_the_reasons_name_the_limits_and_the_allowed_domains() -> None:
+    assert url_problem("https://bnu.edu.cn/" + "a" * MAX_URL_LENGTH, ALLOWED) == (
+        "网址过长(最多 200 个字符) / the URL is too long (at most 200 characters)"
+    )
+    domain = url_problem("https://evil.cn/", ["bnu.edu.cn", "moe.gov.cn"]) or ""
+    assert "evil.cn" in domain and domain.endswith("(allowed: bnu.edu.cn, moe.gov.cn)")
+    assert "(allowed: -)" in (url_problem("https://evil.cn/", ()) or "")
+    assert title_problem("通" * 61) == "标题过长(最多 60 个字) / the title is too long (at most 60 characters)"
+    assert title_problem("通知\x07") == "标题含控制字符 / the title contains control characters"
+
+
+def test_a_title_of_exactly_the_limit_is_accepted() -> None:
+    assert title_problem("通" * 60) is None and title_problem(" " + "通" * 60 + " ") is None
+
+
+def test_a_numeric_last_label_is_malformed_even_on_an_allowed_domain() -> None:
+    assert "malformed" in (url_problem("https://www.x.1/", ["x.1"]) or "")
+    assert url_problem("https://www.x.one/", ["x.one"]) is None

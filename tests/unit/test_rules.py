@@ -39,13 +39,14 @@ class Case:
     person_id: str | None = None
     """The scanned or typed ID; by default the person's own."""
     rules: RulesConfig = field(default_factory=RulesConfig)
+    card_lost: bool = False
 
     def scan(self) -> Scan:
         pid = self.person_id
         if pid is None:
             pid = self.person.person_id if self.person else "2099999999"
         return Scan(pid, self.person, self.direction, self.gate, self.method, self.readings, self.visitor,
-                    self.visitor_name)
+                    self.visitor_name, card_lost=self.card_lost)
 
 
 def visitor(**changes: str) -> Case:
@@ -58,6 +59,9 @@ def visitor(**changes: str) -> Case:
 CASES = [
     # roster
     pytest.param(Case(APPROVED), Decision(ADMITTED, (R.ON_ROSTER,)), id="on-roster"),
+    pytest.param(Case(APPROVED, card_lost=True), Decision(DENIED, (R.CARD_LOST,)), id="lost-card"),
+    pytest.param(Case(OBSERVED, "dormitory", card_lost=True), Decision(DENIED, (R.CARD_LOST,)),
+                 id="lost-card-says-only-that"),
     pytest.param(Case(None), Decision(DENIED, (R.NOT_ON_ROSTER,)), id="not-on-roster"),
     pytest.param(Case(None, method=Method.TYPED), Decision(DENIED, (R.NOT_ON_ROSTER,)), id="typed-unknown-id"),
     # dormitory return approval

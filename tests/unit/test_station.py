@@ -136,8 +136,9 @@ def test_a_late_reading_waits_for_the_next_person(station: Station, clock: Froze
     assert late.entry is None and station.pending_reading is not None
     zhang = station.store.entries_of_day("2026-11-28")[0]
     assert zhang.readings == () and zhang.revision == 0 and zhang.verdict is Verdict.ADMITTED
-    nxt = station.scan(OUYANG).entry
-    assert nxt is not None and [r.celsius for r in nxt.readings] == [38.5]
+    nxt = station.scan(OUYANG)
+    assert nxt.entry is not None and [r.celsius for r in nxt.entry.readings] == [38.5]
+    assert nxt.decision == Decision(Verdict.DENIED, (Reason.FEVER_REMEASURE,), True), "decided with the reading"
 
 
 def test_a_reading_after_someone_left_waits_for_the_next_person(station: Station, clock: FrozenClock) -> None:
@@ -271,3 +272,13 @@ def test_a_visitor_leaving_is_let_out(station: Station) -> None:
 def test_a_visitor_form_without_a_name_is_incomplete(station: Station) -> None:
     outcome = station.register_visitor(" ", "110101199001011234", "13800138000", "王老师", "送文件")
     assert outcome.decision == Decision(Verdict.DENIED, (Reason.VISITOR_INCOMPLETE,))
+
+
+def test_a_reading_at_a_dormitory_gate_keeps_the_approval_check(
+    config: Config, people: tuple[Person, ...], clock: FrozenClock
+) -> None:
+    dormitory = replace(config, station=replace(config.station, gate="dormitory"))
+    station = make_station(dormitory, people, clock)
+    station.scan(OUYANG)  # no return approval
+    outcome = read_now(station, 36.5)
+    assert outcome.decision == Decision(Verdict.DENIED, (Reason.NO_RETURN_APPROVAL,))

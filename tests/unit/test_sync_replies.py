@@ -42,6 +42,7 @@ class ScriptedCenter:
         self.notices: Any = {"notices": []}
         self.paths: list[str] = []
         self.bodies: list[dict[str, Any]] = []
+        self.content_types: list[str] = []
         center = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,6 +50,7 @@ class ScriptedCenter:
                 center.paths.append(self.path)
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 center.bodies.append(body)
+                center.content_types.append(self.headers.get("Content-Type", ""))
                 if self.path.endswith("/entries"):
                     self._reply(center.script(body["entries"]))
                 else:
@@ -96,6 +98,7 @@ def running_center() -> Iterator[ScriptedCenter]:
 def center(running_center: ScriptedCenter) -> ScriptedCenter:
     running_center.paths.clear()
     running_center.bodies.clear()
+    running_center.content_types.clear()
     running_center.notices = {"notices": []}
     return running_center
 
@@ -226,6 +229,7 @@ def test_a_backlog_goes_in_batches_until_everything_is_acknowledged(
     assert (step.count, step.error, step.rejected) == (5, None, ())
     assert syncer.status.pending == 0 and syncer.status.online
     assert [len(b["entries"]) for b in center.bodies] == [2, 2, 1]
+    assert set(center.content_types) == {"application/json"}, "the center reads JSON bodies only"
     assert {e.acked_at for e in syncer.store.entries_of_day("2026-11-28")} == {"2026-11-28T09:00:00+08:00"}
 
 
@@ -242,19 +246,21 @@ def test_an_amendment_is_acknowledged_by_its_revision(
     assert pushed == [0, 1]
 
 
-def test_an_entry_amended_while_in_flight_waits_for_the_next_pass(
+def test_an_entry_amended_while_in_flight_goes_again_as_its_new_revision(
     center: ScriptedCenter, syncer: Syncer, make_entry: Callable[..., Entry]
 ) -> None:
     [entry] = record(syncer, make_entry, 1)
 
     def amend_then_store(entries: list[dict[str, Any]]) -> Any:
-        syncer.store.record(entry.amended(operator="T2002"))  # a reading typed while the push was on the wire
+        if entries[0]["revision"] == 0:
+            syncer.store.record(entry.amended(operator="T2002"))  # a reading typed while the push was on the wire
         return {"results": [result(d) for d in entries]}
 
     center.script = amend_then_store
     step = syncer.push()
-    assert step.count == 0 and step.error is None and syncer.store.unsynced_count() == 1
-    assert len([b for b in center.bodies if "entries" in b]) == 1, "nothing moved: the pass stops"
+    assert step.count == 1 and step.error is None and syncer.store.unsynced_count() == 0
+    assert [b["entries"][0]["revision"] for b in center.bodies if "entries" in b] == [0, 1]
+    assert syncer.store.entries_of_day("2026-11-28")[0].operator == "T2002"
 
 
 def test_rejections_keep_their_reasons_and_are_not_acknowledged(
@@ -264,6 +270,7 @@ def test_rejections_keep_their_reasons_and_are_not_acknowledged(
     entries = record(syncer, make_entry, 2)
     step = syncer.push()
     assert step.count == 0 and syncer.store.unsynced_count() == 2
+    assert (syncer.status.pending, syncer.status.oldest_pending) == (2, entries[0].captured_at)
     assert [(r.entry_id, r.error) for r in step.rejected] == [(e.entry_id, "seq 0 out of range") for e in entries]
 
 

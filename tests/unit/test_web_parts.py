@@ -15,7 +15,7 @@ from kiosk.center.db import Database, utc_now
 from kiosk.center.schemas import DailyReport, StationDay, VerdictCounts
 from kiosk.center.web import accounts, charts
 from kiosk.center.web.daily import workbook
-from kiosk.center.web.roster_page import dry_run
+from kiosk.center.web.roster_page import changed_fields
 from kiosk.center.web.text import duration
 from kiosk.domain.models import Entry, Person, Reason, Role, Verdict
 
@@ -76,18 +76,10 @@ def test_a_new_password_ends_the_old_sessions(db: Database) -> None:
     assert accounts.session(db, token) is None
 
 
-def person(person_id: str, campus: str = "海淀校园", name: str = "张三") -> Person:
-    return Person(person_id, name, Role.STUDENT, campus)
-
-
-def test_roster_dry_run() -> None:
-    current = [person("1"), person("2"), person("3")]
-    incoming = [person("1"), person("2", campus="昌平校园"), person("4")]
-    plan = dry_run(current, incoming, replace=False, problems=["第 5 行 / line 5: …"])
-    assert [p.person_id for p in plan.added] == ["4"]
-    assert [(p.person_id, fields) for p, fields in plan.changed] == [("2", ["campus"])]
-    assert plan.unchanged == 1 and plan.removed == [] and len(plan.problems) == 1
-    assert [p.person_id for p in dry_run(current, incoming, replace=True, problems=[]).removed] == ["3"]
+def test_changed_fields_name_what_an_import_changes() -> None:
+    before = Person("1", "张三", Role.STUDENT, "海淀校园")
+    assert changed_fields(before, Person("1", "张三", Role.STUDENT, "昌平校园")) == ["campus"]
+    assert changed_fields(before, before) == []
 
 
 @pytest.mark.parametrize(

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +14,7 @@ from kiosk.center.web import accounts
 from kiosk.center.web.session import PREFIX, Admin, Signed, address, check_csrf, database, language, render
 from kiosk.center.web.text import translate
 from kiosk.domain.models import Person
-from kiosk.domain.roster_file import RosterFileError, read_roster_file
+from kiosk.domain.roster_file import RosterFileError, plan_import, read_roster_data
 
 router = APIRouter(prefix=PREFIX)
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -25,35 +22,9 @@ SHOWN = 200
 """People listed per group of the dry run; the rest are counted."""
 
 
-@dataclass
-class DryRun:
-    """What confirming an upload would do to the center's roster."""
-
-    added: list[Person] = field(default_factory=list)
-    removed: list[Person] = field(default_factory=list)
-    changed: list[tuple[Person, list[str]]] = field(default_factory=list)
-    """Each with the fields that change."""
-    unchanged: int = 0
-    problems: list[str] = field(default_factory=list)
-
-
-def dry_run(current: list[Person], incoming: list[Person], replace: bool, problems: list[str]) -> DryRun:
-    known = {person.person_id: person for person in current}
-    result = DryRun(problems=problems)
-    for person in incoming:
-        before = known.get(person.person_id)
-        if before is None:
-            result.added.append(person)
-            continue
-        differs = [name for name in roster.FIELDS if getattr(before, name) != getattr(person, name)]
-        if differs:
-            result.changed.append((person, differs))
-        else:
-            result.unchanged += 1
-    if replace:
-        listed = {person.person_id for person in incoming}
-        result.removed = [person for person in current if person.person_id not in listed]
-    return result
+def changed_fields(before: Person, after: Person) -> list[str]:
+    """The roster fields an import changes for one person."""
+    return [name for name in roster.FIELDS if getattr(before, name) != getattr(after, name)]
 
 
 @router.get("/roster")
@@ -71,26 +42,32 @@ def upload(
 ) -> Response:
     check_csrf(session, csrf)
     db = database(request)
-    lang = language(request)
     name = Path(file.filename or "roster").name
-    with tempfile.TemporaryDirectory(prefix="kiosk-roster-") as folder:
-        path = Path(folder) / "upload"
-        with path.open("wb") as saved:
-            shutil.copyfileobj(file.file, saved, 1 << 20)
-        if path.stat().st_size > MAX_UPLOAD:
-            return _error(request, session, f"{name}: > {MAX_UPLOAD // 1024 // 1024} MB")
-        try:
-            found = read_roster_file(path)
-        except RosterFileError as exc:
-            return _error(request, session, str(exc).replace(str(path), name))
-    problems = [str(problem).replace(str(path), name) for problem in found.problems]
-    if not found.people:
-        return _error(request, session, f"{name}: {translate('roster.nothing', lang)}", problems)
-    if replace and problems:
-        return _error(request, session, f"{name}: {translate('roster.replace_problems', lang)}", problems)
-    plan = dry_run(roster.changes_since(db, 0).people, found.people, replace, problems)
+    data = file.file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        return _error(request, session, f"{name}: > {MAX_UPLOAD // 1024 // 1024} MB")
+    try:
+        found = read_roster_data(data, name)
+    except RosterFileError as exc:
+        return _error(request, session, str(exc))
+    # The same reader and the same refusals as `kiosk center import-roster` (kiosk.domain.roster_file).
+    plan = plan_import(found, roster.current_people(db), replace)
+    if plan.refusal is not None:
+        return _error(request, session, f"{name}: {plan.refusal}", [str(p) for p in found.problems])
+    changed = [(after, changed_fields(before, after)) for before, after in plan.diff.changed]
     staged = accounts.stage_roster(db, session.user.username, found.people, replace)
-    return render(request, "roster.html", session, plan=plan, staged=staged, name=name, replace=replace, shown=SHOWN)
+    return render(
+        request,
+        "roster.html",
+        session,
+        plan=plan.diff,
+        changed=changed,
+        problems_found=found.problems,
+        staged=staged,
+        name=name,
+        replace=replace,
+        shown=SHOWN,
+    )
 
 
 def _error(request: Request, session: accounts.Session, error: str, problems: list[str] | None = None) -> Response:
