@@ -1,6 +1,6 @@
 """Scans always win over the duty officer's work. `ScansWin` takes every scan (serial, keyboard-wedge at the gate
 or over a staff screen, held while the roster loads) through `ScanIntake` and shows what happened on the gate
-and, when a staff screen or dialog covers it, across the top of that screen for the verdict's lifetime. Keys
+and, when a staff screen or dialog covers it, across the foot of that screen for the verdict's lifetime. Keys
 typed over a staff screen pass `BurstHold`: a wedge burst is a scan, the officer's own keys reach the form
 unchanged and in order.
 """
@@ -131,7 +131,7 @@ class ScansWin:
             self._over(self.gate.verdict_view())
 
     def _over(self, view: VerdictView) -> None:
-        """The verdict across the top of the open staff screen or dialog, until the verdict's lifetime ends."""
+        """The verdict across the foot of the open staff screen or dialog, until the verdict's lifetime ends."""
         if not self.covered:
             return
         shown = self.app.screen.query(VerdictOverlay)

@@ -177,6 +177,6 @@ class VerdictPanel(Static):
 
 
 class VerdictOverlay(VerdictPanel):
-    """The verdict over a staff screen or dialog, across the top: a scan is never hidden by the officer's work."""
+    """The verdict over a staff screen or dialog, across its foot: a scan is never hidden by the officer's work."""
 
     BESIDE = True
