@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from staffkit import PIN, SIZE, START, TODAY, Host, clear_input, make_station, shown, type_text
 from textual.app import App
+from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from kiosk.domain.clock import FrozenClock
@@ -49,6 +50,12 @@ def busy_day(station: Station, make_entry: Callable[..., Entry]) -> Station:
     return station
 
 
+async def settle(app: App, pilot: Pilot[Any]) -> None:
+    """The screen's loading or export worker done, and what it handed back to the UI thread drawn."""
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 def table_rows(app: App) -> list[list[str]]:
     table = app.screen.query_one(DataTable)
     return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
@@ -57,6 +64,7 @@ def table_rows(app: App) -> list[list[str]]:
 async def test_log_pages_through_more_than_a_page(busy_day: Station) -> None:
     app = Host(lambda: EntryLogScreen(busy_day, "en"))
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await pilot.pause()
         assert len(table_rows(app)) == PAGE and "Page 1 of 3, 250 entries" in shown(app, "#page")
         assert table_rows(app)[0][:3] == ["12:09:00", "2023****49", "欧**娜"]
@@ -73,6 +81,7 @@ async def test_log_pages_through_more_than_a_page(busy_day: Station) -> None:
 async def test_log_filters_by_verdict_direction_and_search(busy_day: Station) -> None:
     app = Host(lambda: EntryLogScreen(busy_day, "en"))
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await pilot.click("#verdict")
         await pilot.press("down", "down", "enter")
         await pilot.pause()
@@ -112,6 +121,7 @@ async def test_log_filters_by_verdict_direction_and_search(busy_day: Station) ->
 async def test_log_stays_masked_until_the_right_pin(busy_day: Station) -> None:
     app = Host(lambda: EntryLogScreen(busy_day, "zh"))
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await pilot.click("#unmask")
         await pilot.pause()
         await type_text(pilot, "0000")
@@ -137,6 +147,7 @@ async def test_log_stays_masked_until_the_right_pin(busy_day: Station) -> None:
 async def test_stats_show_the_day_by_verdict_direction_and_hour(busy_day: Station) -> None:
     app = Host(lambda: StatsScreen(busy_day, "en"))
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         counts = shown(app, "#counts")
         assert "Admitted 225   Denied 25   Referred 0   Total 250" in counts
         assert "Entered 174   Left 51" in counts
@@ -172,6 +183,7 @@ async def test_handover_shows_the_shift_and_exports_it(eventful_shift: Station, 
     export_dir = tmp_path / "data" / "handover"
     app = Host(lambda: HandoverScreen(eventful_shift, "en", export_dir))
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         summary = shown(app, "#summary")
         assert "赵值班 (D01), 07:30 to 07:33" in summary
         assert "Admitted 1   Denied 2   Referred 1   Total 4" in summary and "Entered 1   Left 0" in summary
@@ -184,7 +196,7 @@ async def test_handover_shows_the_shift_and_exports_it(eventful_shift: Station, 
         assert "38.1  Temperature high: measure again" in flagged[0]
         assert shown(app, "#open").split("  ")[:3] == ["07:31:00", "张*", "2023****01"]
         await pilot.click("#export")
-        await pilot.pause()
+        await settle(app, pilot)
         [path] = export_dir.iterdir()
         assert path.name == "2026-11-28-D01-073300.csv"
         assert str(path) in shown(app, "#status")
@@ -199,6 +211,7 @@ async def test_handover_shows_the_shift_and_exports_it(eventful_shift: Station, 
 async def test_handover_closes_the_shift(eventful_shift: Station, tmp_path: Path) -> None:
     app = Host(lambda: HandoverScreen(eventful_shift, "zh", tmp_path / "handover"))
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         await pilot.click("#close-shift")
         await pilot.pause()
         assert not isinstance(app.screen, HandoverScreen)
@@ -213,6 +226,7 @@ async def test_handover_without_a_shift_says_so(station: Station, tmp_path: Path
     station.close_shift()
     app = Host(lambda: HandoverScreen(station, "en", tmp_path / "handover"))
     async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
         assert "No open shift" in shown(app, "#summary")
         await pilot.click("#export")
         await pilot.press("escape")
