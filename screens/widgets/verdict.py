@@ -156,7 +156,7 @@ class VerdictPanel(Static):
         self.view = view
         for look in ("-admitted", "-denied", "-referred", "-duplicate", "-rejected", "-idle", "-waiting"):
             self.set_class(look == view.look, look)
-        self.update(self._render_view(view))
+        self.update(self._render_view(view), layout=False)  # its size is the stylesheet's, not the text's
 
     def _render_view(self, view: VerdictView) -> RenderableType:
         words = Text(view.main, style="bold", justify="center")
