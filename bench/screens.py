@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from statistics import median
 
@@ -130,11 +130,11 @@ def main() -> None:
         load = os.getloadavg()[0]
         results = asyncio.run(measure(work / "data", args.reps))
         print(
-            f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, {platform.machine()}, "
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, {platform.machine()}, "
             f"Python {platform.python_version()}; {args.entries:,} entries today; medians of {args.reps}; "
             f"load {load:.2f} → {os.getloadavg()[0]:.2f}"
         )
-        print(f"| screen | open → shown ms (median, max) | longest UI-thread stall ms (median, max) | goal |")
+        print("| screen | open → shown ms (median, max) | longest UI-thread stall ms (median, max) | goal |")
         print("|---|---|---|---|")
         goals = {"handover": "≤ 100 ms, stall ≤ 20 ms", "log": "–", "stats": "–"}
         for name, samples in results.items():
