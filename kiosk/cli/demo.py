@@ -180,6 +180,9 @@ def _run(args: argparse.Namespace, directory: Path, cleanup: ExitStack, signals:
 
         app.run(headless=True, size=(120, 40), auto_pilot=stop_after)
     else:
+        from kiosk.cli.run import GIL_SWITCH_SECONDS
+
+        sys.setswitchinterval(GIL_SWITCH_SECONDS)  # as `kiosk run`
         app.run()
     signals.app = None
     checked = _summary(store, syncer, center, strict=headless)

@@ -22,6 +22,10 @@ def register(sub: Subcommands) -> None:
     add_command(sub, "run", "run the gate kiosk on this terminal (leaving it needs a duty PIN)", _run)
 
 
+GIL_SWITCH_SECONDS = 0.001
+"""How long a thread may hold the GIL while another waits for it (Python's default is 0.005)."""
+
+
 def _run(args: argparse.Namespace) -> int:
     if os.environ.get("TEXTUAL_ALLOW_SIGNALS"):
         # With it, the terminal turns ctrl+c / ctrl+z into signals and anyone passing could stop the kiosk.
@@ -38,6 +42,9 @@ def _run(args: argparse.Namespace) -> int:
     except (StoreError, OSError) as exc:
         print(both("run.store_failed", path=config.data_dir, error=exc), file=sys.stderr)
         return EXIT_FAILURE
+    # The UI thread gets the GIL back from a busy worker (sync, fold, a screen's loading) within 1 ms, not 5: a scan
+    # hands the GIL over several times (journal fsync, the terminal's writer thread) before its verdict is drawn.
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     app.run()
     return app.return_code or 0
 
