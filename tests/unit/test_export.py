@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
 
 from kiosk.domain.models import Direction, Entry, Method, Reading, Reason, Role, Verdict, Visitor
 from kiosk.station.export import FEVER_FILL, NOT_ADMITTED_FILL, header, report_row, write_report
@@ -110,7 +111,10 @@ def test_xlsx(tmp_path: Path, entries: list[Entry]) -> None:
     assert [f.fill_type for f in fills] == [None, "solid", "solid", None]
     assert fills[1].fgColor.rgb.endswith(FEVER_FILL)
     assert fills[2].fgColor.rgb.endswith(NOT_ADMITTED_FILL)
-    assert all(sheet.cell(row=3, column=c).fill.fgColor.rgb.endswith(FEVER_FILL) for c in range(1, 18))
+    fever_row = [sheet.cell(row=3, column=c) for c in range(1, 18)]
+    assert all(c.fill.fgColor.rgb.endswith(FEVER_FILL) for c in fever_row if c.value is not None)
+    assert sheet.row_dimensions[3].fill.fgColor.rgb.endswith(FEVER_FILL), "its blank cells too: the row's format"
+    assert sheet.row_dimensions[2].fill.fill_type is None
     assert [sheet.cell(row=3, column=c).value for c in (10, 11)] == [38.4, 38.6], "temperatures as numbers"
     assert sheet.cell(row=3, column=10).data_type == "n"
     assert [sheet.cell(row=4, column=c).value for c in (15, 16, 17)] == ["13800000000", "王老师", "送材料"]
@@ -126,6 +130,24 @@ def test_xlsx(tmp_path: Path, entries: list[Entry]) -> None:
     assert rows["08:00"] == (0, 1, 1, 2)
     assert rows["21:00"] == (1, 0, 0, 1)
     assert rows["合计"] == (2, 1, 1, 4)
+
+
+def test_xlsx_reads_back_in_calamine(tmp_path: Path, entries: list[Entry]) -> None:
+    path = tmp_path / "day.xlsx"
+    write_report(entries, path, "xlsx")
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    assert rows[0] == header(entries, fmt="xlsx")
+    expected = [["" if v is None else v for v in report_row(e, fmt="xlsx")] for e in entries]
+    assert rows[1:] == expected, "the same values, text as text (a name starting with = too), numbers as numbers"
+
+
+def test_xlsx_of_an_empty_day_has_its_header(tmp_path: Path) -> None:
+    path = tmp_path / "day.xlsx"
+    write_report([], path, "xlsx")
+    sheet, counts = load_workbook(path).worksheets
+    assert [c.value for c in sheet[1]] == header([], fmt="xlsx")
+    assert all(c.value is None for row in sheet.iter_rows(min_row=2) for c in row)
+    assert counts["B26"].value == 0
 
 
 def test_xlsx_needs_a_file(entries: list[Entry]) -> None:
