@@ -277,7 +277,7 @@ class EntryStore:
 
     def entries_of_day(self, day: str) -> list[Entry]:
         """Every entry captured on `day` (YYYY-MM-DD), newest revision of each, in sequence order."""
-        return [Entry.from_dict(doc) for doc in self._documents_of_day(day)]
+        return [Entry.from_dict(doc) for doc in self.documents_of_day(day)]
 
     def entries_between(self, start: datetime, end: datetime) -> list[Entry]:
         """Entries captured in [start, end); both must carry a UTC offset."""
@@ -285,7 +285,7 @@ class EntryStore:
         for day in _days(start.date() - timedelta(days=1), end.date() + timedelta(days=1)):
             result.extend(
                 Entry.from_dict(doc)
-                for doc in self._documents_of_day(day)
+                for doc in self.documents_of_day(day)
                 if start <= datetime.fromisoformat(doc["captured_at"]) < end
             )
         return result
@@ -336,11 +336,12 @@ class EntryStore:
                 found[entry_id] = entry
         return sorted(found.values(), key=lambda e: e.seq, reverse=True)[:count]
 
-    def _documents_of_day(self, day: str) -> list[dict[str, Any]]:
-        """The stored documents of a day's entries, newest revision of each, in sequence order; do not modify.
+    def documents_of_day(self, day: str) -> list[dict[str, Any]]:
+        """The stored documents (`Entry.to_dict()`) of a day's entries, newest revision of each, in sequence
+        order; do not modify.
 
-        Queries filter and count these before (or instead of) building Entry objects, which is most of the cost
-        of reading a busy day.
+        Queries filter and count these, and exports write them, before (or instead of) building Entry objects,
+        which is most of the cost of reading a busy day.
         """
         while True:
             with self._locked():

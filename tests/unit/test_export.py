@@ -8,6 +8,7 @@ import stat
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -49,6 +50,10 @@ def entries(make_entry: Callable[..., Entry]) -> list[Entry]:
     ]
 
 
+def documents(entries: list[Entry]) -> list[dict[str, Any]]:
+    return [entry.to_dict() for entry in entries]
+
+
 def private(path: Path) -> bool:
     return stat.S_IMODE(path.stat().st_mode) == 0o600
 
@@ -67,9 +72,9 @@ def test_csv_round_trip(tmp_path: Path, entries: list[Entry]) -> None:
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # so that Excel reads it as UTF-8
     with path.open(encoding="utf-8-sig", newline="") as stream:
         rows = list(csv.reader(stream))
-    assert rows[0] == header(entries)
+    assert rows[0] == header(documents(entries))
     assert rows[0][:2] == ["时间", "当地时间"] and rows[0][10:12] == ["体温(°C) 1", "体温(°C) 2"]
-    shown = [["" if v is None else str(v) for v in report_row(e)] for e in entries]
+    shown = [["" if v is None else str(v) for v in report_row(e.to_dict())] for e in entries]
     shown[2][5] = "'" + shown[2][5]
     assert rows[1:] == shown
     fever = dict(zip(rows[0], rows[2], strict=True))
@@ -104,7 +109,7 @@ def test_xlsx(tmp_path: Path, entries: list[Entry]) -> None:
     sheet, counts = book.worksheets
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == "A1:Q5"
-    assert [c.value for c in sheet[1]] == header(entries, fmt="xlsx")
+    assert [c.value for c in sheet[1]] == header(documents(entries), fmt="xlsx")
     assert sheet["A1"].font.b
     assert sheet["A2"].value == datetime(2026, 11, 28, 7, 30)
     fills = [sheet.cell(row=r, column=1).fill for r in range(2, 6)]
@@ -136,8 +141,8 @@ def test_xlsx_reads_back_in_calamine(tmp_path: Path, entries: list[Entry]) -> No
     path = tmp_path / "day.xlsx"
     write_report(entries, path, "xlsx")
     rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
-    assert rows[0] == header(entries, fmt="xlsx")
-    expected = [["" if v is None else v for v in report_row(e, fmt="xlsx")] for e in entries]
+    assert rows[0] == header(documents(entries), fmt="xlsx")
+    expected = [["" if v is None else v for v in report_row(e.to_dict(), fmt="xlsx")] for e in entries]
     assert rows[1:] == expected, "the same values, text as text (a name starting with = too), numbers as numbers"
 
 
