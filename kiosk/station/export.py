@@ -56,6 +56,8 @@ NOT_ADMITTED_FILL = "FFEB9C"
 """Light yellow: denied or referred rows without a fever."""
 _FILLS = (FEVER_FILL, NOT_ADMITTED_FILL)
 MAX_WIDTH = 50
+EXCEL_TEXT = 32_767
+"""Characters of text one XLSX cell may hold."""
 WIDTH_SAMPLE = 2000
 """Rows measured for column widths: enough to size every column, cheap on a 40k-row day."""
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -145,6 +147,8 @@ def report_row(
         visitor.get("host", ""),
         visitor.get("reason", ""),
     ]
+    if fmt == "xlsx":  # Excel holds no longer text in a cell: a pasted essay as a name is cut, not the export
+        return [value[:EXCEL_TEXT] if type(value) is str else value for value in values]
     return values
 
 

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
 from kiosk.domain.models import Direction, Entry, Method, Reading, Reason, Role, Verdict, Visitor
-from kiosk.station.export import FEVER_FILL, NOT_ADMITTED_FILL, header, report_row, write_report
+from kiosk.station.export import EXCEL_TEXT, FEVER_FILL, NOT_ADMITTED_FILL, header, report_row, write_report
 
 
 @pytest.fixture
@@ -153,6 +153,13 @@ def test_xlsx_of_an_empty_day_has_its_header(tmp_path: Path) -> None:
     assert [c.value for c in sheet[1]] == header([], fmt="xlsx")
     assert all(c.value is None for row in sheet.iter_rows(min_row=2) for c in row)
     assert counts["B26"].value == 0
+
+
+def test_xlsx_cuts_text_longer_than_a_cell_holds(tmp_path: Path, make_entry: Callable[..., Entry]) -> None:
+    path = tmp_path / "day.xlsx"
+    write_report([make_entry(name="长" * 40_000)], path, "xlsx")
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    assert rows[1][4] == "长" * EXCEL_TEXT
 
 
 def test_xlsx_needs_a_file(entries: list[Entry]) -> None:
