@@ -348,9 +348,11 @@ class EntryStore:
                 names = sorted(n for n in self._chunks if n.startswith(day + "."))
                 generation = self._journal.generation
             merged: dict[str, dict[str, Any]] = {}
-            for name in names:
+            # Newest chunk first: those the store's opening or the last call read are still cached. Each entry
+            # lives in the chunk of its seq; were one in two, the later chunk's would win, as in order.
+            for name in reversed(names):
                 for stored in self._read_chunk(name).docs.values():
-                    merged[stored["entry_id"]] = stored
+                    merged.setdefault(stored["entry_id"], stored)
             with self._locked():
                 if self._journal.generation == generation:  # else folded while we read: read again
                     recent = [e for e in self._journal_entries.values() if e.day == day]
