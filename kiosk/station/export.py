@@ -245,7 +245,7 @@ def _write_xlsx(
     def records() -> Iterator[dict[str, Any]]:
         for number, doc in enumerate(documents, start=1):
             values = sample[number - 1] if number <= len(sample) else report_row(doc, language, readings, "xlsx")
-            yield dict(zip(titles, values, strict=True))
+            yield dict(zip(titles, values, strict=True))  # distinct titles: one per reading, each numbered
             if progress is not None and number % step == 0:
                 progress(number, total)
         if not documents:

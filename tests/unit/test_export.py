@@ -14,6 +14,7 @@ import pytest
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
+from kiosk.domain.i18n import Language
 from kiosk.domain.models import Direction, Entry, Method, Reading, Reason, Role, Verdict, Visitor
 from kiosk.station.export import EXCEL_TEXT, FEVER_FILL, NOT_ADMITTED_FILL, header, report_row, write_report
 
@@ -144,6 +145,13 @@ def test_xlsx_reads_back_in_calamine(tmp_path: Path, entries: list[Entry]) -> No
     assert rows[0] == header(documents(entries), fmt="xlsx")
     expected = [["" if v is None else v for v in report_row(e.to_dict(), fmt="xlsx")] for e in entries]
     assert rows[1:] == expected, "the same values, text as text (a name starting with = too), numbers as numbers"
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_column_titles_are_distinct(language: Language, entries: list[Entry]) -> None:
+    """The XLSX rows are handed over as {title: value}: two equal titles would lose a column."""
+    titles = header(documents(entries), language, "xlsx")
+    assert len(set(titles)) == len(titles) == 17
 
 
 def test_xlsx_of_an_empty_day_has_its_header(tmp_path: Path) -> None:
