@@ -5,13 +5,14 @@ Run: .venv/bin/python bench/memory.py [--runs 3] [--changed] [--tree DIR ...] [-
 The same set-up as bench/gate.py's terminal scenario (1M entries and the 50k roster at the station, the same 50k
 people at a real center on loopback, `kiosk run` on a 120x40 pty): the first sync pass pulls the whole roster.
 `kiosk` runs with probes around its start-up steps (the store's and the roster's load, the roster pull, the roster
-write, the push): each step's VmRSS and VmHWM (from /proc/self/status) as it starts and ends. The run ends 2 s
-after the station wrote the pulled roster; the table gives the steps of the last run and the peak (VmHWM) of each.
+write, the push): each step's VmRSS and VmHWM (from /proc/self/status) and its thread's CPU time as it starts and
+ends. The run ends 2 s after the station wrote the pulled roster; the table gives the steps of the last run, then
+the peak (VmHWM) of each run and the roster pull's wall and CPU time.
 --tree runs `kiosk` from other checkouts in turn (e.g. the code before a change, for before/after in one session).
-With --changed, everyone's dorm differs at the center (the worst full pull: nothing can be shared with the roster
-the station holds).
-With --trace, tracemalloc runs in the kiosk too and the largest allocation sites alive at the end of the roster
-write (old and new roster both alive) are printed (tracemalloc's own memory inflates the RSS of that run).
+--changed: everyone's dorm differs at the center (the worst full pull: the station can share no one with the
+roster it holds).
+--trace: tracemalloc runs in the kiosk too, and the largest allocation sites alive at the roster load's and the
+roster write's start and end are printed (tracemalloc's own memory inflates that run's RSS; one run).
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def status():
 
 def note(step, when):
     rss, hwm = status()
-    log.write(json.dumps({"step": step, "when": when, "t": time.monotonic() - start, "rss": rss, "hwm": hwm}) + "\\n")
+    at = {"t": time.monotonic() - start, "cpu": time.thread_time(), "rss": rss, "hwm": hwm}
+    log.write(json.dumps({"step": step, "when": when, **at}) + "\\n")
 
 def snap(step):
     if trace:
@@ -182,11 +184,14 @@ def main() -> None:
     peaks: dict[Path, list[float]] = {tree: [] for tree in trees}
     loads: dict[Path, list[str]] = {tree: [] for tree in trees}
     steps: dict[Path, list[dict[str, Any]]] = {}
+    pulls: dict[Path, list[tuple[float, float]]] = {tree: [] for tree in trees}
     for _ in range(1 if args.trace else args.runs):
         for tree in trees:
             load = os.getloadavg()[0]
             steps[tree], hwm = run_once(args.work, args.entries, tree, args.trace, args.changed)
             peaks[tree].append(hwm)
+            pull = [line for line in steps[tree] if line.get("step") == "roster pull"]
+            pulls[tree].append((pull[-1]["t"] - pull[0]["t"], pull[-1]["cpu"] - pull[0]["cpu"]))
             loads[tree].append(f"{load:.2f}→{os.getloadavg()[0]:.2f}")
     what = "everyone changed at the center" if args.changed else "the same 50k people at the center"
     for tree in trees:
@@ -208,6 +213,8 @@ def main() -> None:
             f"median {statistics.median(peaks[tree]):.1f} MB of {[round(p, 1) for p in peaks[tree]]} "
             f"(goal ≤ 120 MB); load {loads[tree]}"
         )
+        wall, cpu = (statistics.median(times) for times in zip(*pulls[tree], strict=True))
+        print(f"the roster pull (its request, parse and write): median {wall:.2f} s, its thread's CPU {cpu:.2f} s")
 
 
 if __name__ == "__main__":
