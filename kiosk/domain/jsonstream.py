@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 _SPACE = re.compile(r"[ \t\n\r]*")
+_BLANK = " \t\n\r"
 
 
 def members(
@@ -59,13 +60,17 @@ class _Reader:
     def __init__(self, chunks: Iterable[bytes], object_hook: Callable[[dict[str, Any]], Any] | None) -> None:
         self._chunks = iter(chunks)
         self._decode = codecs.getincrementaldecoder("utf-8")().decode
-        self._decoder = json.JSONDecoder(object_hook=object_hook)
+        # What raw_decode calls, without its frame per value (not in typeshed's JSONDecoder).
+        decoder = json.JSONDecoder(object_hook=object_hook)
+        self._scan: Callable[[str, int], tuple[Any, int]] = decoder.scan_once  # type: ignore[attr-defined]
         self.text = ""
         self.pos = 0
         self.done = False
 
     def peek(self) -> str:
         """The next character that is not white space ("" at the end), without consuming it."""
+        if self.pos < len(self.text) and self.text[self.pos] not in _BLANK:
+            return self.text[self.pos]
         while True:
             match = _SPACE.match(self.text, self.pos)
             assert match is not None  # the pattern matches the empty string
@@ -85,11 +90,14 @@ class _Reader:
         self.peek()
         while True:
             try:
-                value, end = self._decoder.raw_decode(self.text, self.pos)
+                value, end = self._scan(self.text, self.pos)
                 # A number near the end of the text may go on in the next chunk ("1e" is read as 1, "1e+5" is not).
                 if self.done or end + 2 < len(self.text) or type(value) not in (int, float):
                     self.pos = end
                     return value
+            except StopIteration:
+                if self.done:
+                    raise self.error("Expecting value") from None
             except json.JSONDecodeError:
                 if self.done:
                     raise

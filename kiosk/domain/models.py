@@ -109,16 +109,16 @@ class Person:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Person:
         """Places are interned: a few hundred distinct among 50k people, each then held once."""
-        return cls(
-            person_id=str(data["person_id"]),
-            name=str(data["name"]),
-            role=enum_member(Role, data["role"]),
-            campus=sys.intern(str(data.get("campus", ""))),
-            dorm=sys.intern(str(data.get("dorm", ""))),
-            return_approved=bool(data.get("return_approved", False)),
-            observation=bool(data.get("observation", False)),
-            card_nos=tuple(str(c) for c in data.get("card_nos") or ()),
-            lost_cards=tuple(str(c) for c in data.get("lost_cards") or ()),
+        return cls(  # positional, in field order: a roster read builds 50k of these
+            str(data["person_id"]),
+            str(data["name"]),
+            enum_member(Role, data["role"]),
+            sys.intern(str(data.get("campus", ""))),
+            sys.intern(str(data.get("dorm", ""))),
+            bool(data.get("return_approved", False)),
+            bool(data.get("observation", False)),
+            tuple(map(str, data.get("card_nos") or ())),
+            tuple(map(str, data.get("lost_cards") or ())),
         )
 
 
