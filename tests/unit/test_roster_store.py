@@ -166,3 +166,14 @@ def test_a_roster_read_again_keeps_the_people_it_holds_who_did_not_change(tmp_pa
     assert store.get("2023000008") == moved and store.version == "v2"
     assert store.interned()(replace(roster[7])) is held
     assert store.interned()(roster[8]) is roster[8], "a person who differs from the one held is kept as given"
+
+
+def test_a_changed_byte_far_into_a_large_snapshot_is_caught(tmp_path: Path) -> None:
+    RosterStore(tmp_path).replace_all(_roster(3_000))
+    path = tmp_path / "roster.json"
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"true", len(raw) - 2_000)  # past the first pieces the snapshot is read in
+    raw[at : at + 4] = b"null"
+    path.write_bytes(bytes(raw))
+    store = RosterStore(tmp_path)
+    assert len(store) == 0 and "checksum" in store.warnings[0]
