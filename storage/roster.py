@@ -1,17 +1,19 @@
 """The roster (people, cards, return approvals, medical observation): a snapshot file and a change log.
 
-`roster.json` is a TinyDB-shaped snapshot of the whole roster, replaced atomically (and written as a stream, so a
-full 50k-person roster never exists as one big dict of dicts). `roster.log` holds the changes made since: one
-CRC-checked line per change, appended and fsync'ed, so that a change of ten people costs ten people, not a
-rewrite and re-read of the whole roster. Other processes (the nightly pull, `kiosk roster import`) read only the
-lines they have not seen. When the log grows past a share of the snapshot, it is folded into a new snapshot.
-Each snapshot has a generation; log lines of another generation (left by a crash between the two files) are
-ignored. Writers hold an exclusive `flock` on the data directory.
+`roster.json` is a TinyDB-shaped snapshot of the whole roster, replaced atomically (and written and read as a
+stream, so a full 50k-person roster never exists as one big dict of dicts, nor as its text). `roster.log` holds
+the changes made since: one CRC-checked line per change, appended and fsync'ed, so that a change of ten people
+costs ten people, not a rewrite and re-read of the whole roster. Other processes (the nightly pull, `kiosk roster
+import`) read only the lines they have not seen. When the log grows past a share of the snapshot, it is folded
+into a new snapshot. Each snapshot has a generation; log lines of another generation (left by a crash between the
+two files) are ignored. Writers hold an exclusive `flock` on the data directory.
 
 Lookup by ID or card is a dict hit; search by name or ID fragment scans the people themselves (a casefolded copy is
 kept only for names that casefolding changes, so CJK names are never held twice). The indexes are swapped whole,
-never changed in place, so a reader in another thread never sees them half-updated. The gate constructs the store
-with `load=False` and calls `load()` in a worker after its first paint.
+never changed in place, so a reader in another thread never sees them half-updated; a roster read again (or pulled,
+see `interned`) keeps the Person objects of the people who did not change, so the old and the new roster are not
+both held whole. The gate constructs the store with `load=False` and calls `load()` in a worker after its first
+paint.
 """
 
 from __future__ import annotations
