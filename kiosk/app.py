@@ -44,6 +44,8 @@ ReaderFactory = Callable[..., SerialReader]
 FOLD_EVERY = 30.0
 """Seconds between checks whether the journal should be folded into the chunk files."""
 NOTICES_SHOWN = 5
+COLLECT_EVERY, QUIET_SECONDS = 20.0, 3.0
+"""A full garbage collection every COLLECT_EVERY seconds, when no entry was recorded for QUIET_SECONDS."""
 
 
 class KioskApp(App[int], inherit_bindings=False):
@@ -129,6 +131,7 @@ class KioskApp(App[int], inherit_bindings=False):
     def _start_workers(self) -> None:
         """Everything that can wait for the first paint."""
         self.set_interval(FOLD_EVERY, self.fold_journal)
+        self.set_interval(COLLECT_EVERY, self._collect_when_quiet)
         if self.gate.roster_loading:
             self.load_roster()
         else:
@@ -248,6 +251,11 @@ class KioskApp(App[int], inherit_bindings=False):
         self.gate.sync = self.status.sync_view(message.status)
         self.gate.redraw()
         self._freeze_long_lived()
+
+    def _collect_when_quiet(self) -> None:
+        """Full garbage collections wait for a quiet moment at the gate (`kiosk run` turns off the automatic ones)."""
+        if self.station.quiet_for() >= QUIET_SECONDS:
+            gc.collect()
 
     def _freeze_long_lived(self) -> None:
         """The roster and indexes, once loaded or replaced by sync, out of the collector's reach: no full collection

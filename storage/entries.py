@@ -281,14 +281,14 @@ class EntryStore:
 
     def entries_between(self, start: datetime, end: datetime) -> list[Entry]:
         """Entries captured in [start, end); both must carry a UTC offset."""
-        result: list[Entry] = []
+        return [Entry.from_dict(doc) for doc in self.documents_between(start, end)]
+
+    def documents_between(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        """`entries_between` as the stored documents, day by day; do not modify them."""
         for day in _days(start.date() - timedelta(days=1), end.date() + timedelta(days=1)):
-            result.extend(
-                Entry.from_dict(doc)
-                for doc in self.documents_of_day(day)
-                if start <= datetime.fromisoformat(doc["captured_at"]) < end
+            yield from (
+                doc for doc in self.documents_of_day(day) if start <= datetime.fromisoformat(doc["captured_at"]) < end
             )
-        return result
 
     def counts(self, day: str) -> DayCounts:
         """Counts for one day, by verdict, direction and hour."""

@@ -180,9 +180,9 @@ def _run(args: argparse.Namespace, directory: Path, cleanup: ExitStack, signals:
 
         app.run(headless=True, size=(120, 40), auto_pilot=stop_after)
     else:
-        from kiosk.cli.run import GIL_SWITCH_SECONDS
+        from kiosk.cli.run import tune_for_the_gate
 
-        sys.setswitchinterval(GIL_SWITCH_SECONDS)  # as `kiosk run`
+        tune_for_the_gate()
         app.run()
     signals.app = None
     checked = _summary(store, syncer, center, strict=headless)
