@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import App
+from textual.await_complete import AwaitComplete
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from kiosk.domain.clock import Clock
@@ -142,6 +143,14 @@ class KioskApp(App[int], inherit_bindings=False):
     def on_unmount(self) -> None:
         if self.reader is not None:
             self.reader.stop()
+
+    def pop_screen(self) -> AwaitComplete:
+        """Never the gate: a dialog dismissed twice at once (Escape, and a click or Enter already queued on it)
+        would pop the gate on its second dismiss (Textual's `Screen.dismiss` pops whatever is on top), leaving a
+        blank screen that still records scans."""
+        if self.screen is self.gate:
+            return AwaitComplete()
+        return super().pop_screen()
 
     # -- workers ---------------------------------------------------------------------------------------
 
