@@ -35,11 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.store import TODAY, make_entry  # noqa: E402
 from kiosk.app import KioskApp  # noqa: E402
-from kiosk.cli.run import tune_for_the_gate  # noqa: E402
 from kiosk.domain.clock import FrozenClock  # noqa: E402
 from kiosk.domain.config import Config, DutyStaff, SecurityConfig, StationConfig, StorageConfig  # noqa: E402
 from kiosk.domain.models import Person, Role  # noqa: E402
 from kiosk.domain.pins import hash_pin  # noqa: E402
+from kiosk.station.collector import tune_for_the_gate  # noqa: E402
 from kiosk.station.station import Station  # noqa: E402
 from storage.entries import EntryStore  # noqa: E402
 from storage.notices import NoticeStore  # noqa: E402

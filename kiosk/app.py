@@ -10,7 +10,6 @@ scan is lost); a scan read while the roster loads is held, never refused for it.
 from __future__ import annotations
 
 import functools
-import gc
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,7 @@ from kiosk.domain.clock import Clock
 from kiosk.domain.config import Config
 from kiosk.domain.i18n import Language, t
 from kiosk.domain.models import DayCounts, Entry
+from kiosk.station.collector import COLLECT_EVERY, Collector
 from kiosk.station.gate_status import GateStatus, SyncView
 from kiosk.station.intake import Decided, ScanIntake
 from kiosk.station.scanner import ScannerStatus, SerialReader
@@ -45,8 +45,6 @@ ReaderFactory = Callable[..., SerialReader]
 FOLD_EVERY = 30.0
 """Seconds between checks whether the journal should be folded into the chunk files."""
 NOTICES_SHOWN = 5
-COLLECT_EVERY, QUIET_SECONDS = 20.0, 3.0
-"""A full garbage collection every COLLECT_EVERY seconds, when no entry was recorded for QUIET_SECONDS."""
 
 
 class KioskApp(App[int], inherit_bindings=False):
@@ -90,20 +88,13 @@ class KioskApp(App[int], inherit_bindings=False):
         self.gate: GateScreen
         self.status = GateStatus(station, notices, self.sync_configured)
         self.intake = ScanIntake(station, roster_loading=not station.roster.loaded)
-        self.desk = StaffDesk(
-            self,
-            station,
-            notices,
-            config.notices.allowed_domains,
-            config.data_dir / "handover",
-            on_outcome=self._staff_recorded,
-            on_closed=self._staff_closed,
-        )
+        domains, handover_dir = config.notices.allowed_domains, config.data_dir / "handover"
+        self.desk = StaffDesk(self, station, notices, domains, handover_dir, self._staff_recorded, self._staff_closed)
         self.scans_win = ScansWin(
             self, self.intake, super().on_event, self.status.today_counts, self._refresh_sync, config.ui.verdict_seconds
         )
         self.extra_keys = tuple(extra_keys)
-        self._frozen_roster_version: str | None = None
+        self.collector = Collector()
         for index, extra in enumerate(self.extra_keys):
             self.bind(extra.key, f"extra_key({index})", description=extra.label, key_display=extra.key.upper())
 
@@ -132,7 +123,7 @@ class KioskApp(App[int], inherit_bindings=False):
     def _start_workers(self) -> None:
         """Everything that can wait for the first paint."""
         self.set_interval(FOLD_EVERY, self.fold_journal)
-        self.set_interval(COLLECT_EVERY, self._collect_when_quiet)
+        self.set_interval(COLLECT_EVERY, lambda: self.collector.collect_if_quiet(self.station.quiet_for()))
         if self.gate.roster_loading:
             self.load_roster()
         else:
@@ -145,9 +136,8 @@ class KioskApp(App[int], inherit_bindings=False):
             self.reader.stop()
 
     def pop_screen(self) -> AwaitComplete:
-        """Never the gate: a dialog dismissed twice at once (Escape, and a click or Enter already queued on it)
-        would pop the gate on its second dismiss (Textual's `Screen.dismiss` pops whatever is on top), leaving a
-        blank screen that still records scans."""
+        """Never the gate: a dialog dismissed twice at once (Escape, and a click queued on it) popped the gate on its
+        second dismiss (Textual's `Screen.dismiss` pops whatever is on top): a blank screen still recording scans."""
         if self.screen is self.gate:
             return AwaitComplete()
         return super().pop_screen()
@@ -183,7 +173,7 @@ class KioskApp(App[int], inherit_bindings=False):
         self.call_from_thread(self._roster_loaded)
 
     def _roster_loaded(self) -> None:
-        self._freeze_long_lived()
+        self.collector.freeze_if_new(self.station.roster.version, covered=self.scans_win.covered)
         self.gate.roster_loading = False
         self._refresh_sync()
         self._show_warnings()
@@ -259,20 +249,7 @@ class KioskApp(App[int], inherit_bindings=False):
         self.station.online = message.status.online
         self.gate.sync = self.status.sync_view(message.status)
         self.gate.redraw()
-        self._freeze_long_lived()
-
-    def _collect_when_quiet(self) -> None:
-        """Full garbage collections wait for a quiet moment at the gate (`kiosk run` turns off the automatic ones)."""
-        if self.station.quiet_for() >= QUIET_SECONDS:
-            gc.collect()
-
-    def _freeze_long_lived(self) -> None:
-        """The roster and indexes, once loaded or replaced by sync, out of the collector's reach: no full collection
-        (50-90 ms with 50k people) walks them on the scan path. Not over a staff screen: its widgets would leak."""
-        version = self.station.roster.version
-        if version != self._frozen_roster_version and not self.scans_win.covered:
-            self._frozen_roster_version = version
-            gc.freeze()
+        self.collector.freeze_if_new(self.station.roster.version, covered=self.scans_win.covered)  # a new roster
 
     def on_notices_refreshed(self, message: NoticesRefreshed) -> None:
         self.notice_area.show(message.notices, message.stale)

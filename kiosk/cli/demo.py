@@ -180,7 +180,7 @@ def _run(args: argparse.Namespace, directory: Path, cleanup: ExitStack, signals:
 
         app.run(headless=True, size=(120, 40), auto_pilot=stop_after)
     else:
-        from kiosk.cli.run import tune_for_the_gate
+        from kiosk.station.collector import tune_for_the_gate
 
         tune_for_the_gate()
         app.run()

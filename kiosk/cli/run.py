@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -23,26 +22,6 @@ def register(sub: Subcommands) -> None:
     add_command(sub, "run", "run the gate kiosk on this terminal (leaving it needs a duty PIN)", _run)
 
 
-GIL_SWITCH_SECONDS = 0.001
-"""How long a thread may hold the GIL while another waits for it (Python's default: 0.005)."""
-
-
-def tune_for_the_gate() -> None:
-    """The interpreter set for the gate's thread, whatever the workers (sync, fold, a screen's loading) do:
-    - the GIL handed over every 1 ms, not 5: a scan gives it up several times (the journal's fsync, the terminal's
-      writer thread) before its verdict is drawn, and waited up to 5 ms for it each time;
-    - no automatic full garbage collection: one walks every object not frozen (a busy day's screen data, Textual's
-      caches: 50-400 ms measured) while a scan waits. The app runs them when the gate is quiet; the young
-      generations are still collected as usual (a few ms)."""
-    sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    young, middle, _ = gc.get_threshold()
-    gc.set_threshold(young, middle, FULL_COLLECTIONS_NEVER)
-
-
-FULL_COLLECTIONS_NEVER = 10**9
-"""A third threshold no count reaches: collections of the oldest generation only when asked for."""
-
-
 def _run(args: argparse.Namespace) -> int:
     if os.environ.get("TEXTUAL_ALLOW_SIGNALS"):
         # With it, the terminal turns ctrl+c / ctrl+z into signals and anyone passing could stop the kiosk.
@@ -59,6 +38,8 @@ def _run(args: argparse.Namespace) -> int:
     except (StoreError, OSError) as exc:
         print(both("run.store_failed", path=config.data_dir, error=exc), file=sys.stderr)
         return EXIT_FAILURE
+    from kiosk.station.collector import tune_for_the_gate
+
     tune_for_the_gate()
     app.run()
     return app.return_code or 0
