@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import App
-from textual.await_complete import AwaitComplete
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from kiosk.domain.clock import Clock
@@ -32,7 +31,7 @@ from screens.gate import GateScreen
 from screens.messages import BadgeScanned, NoticesRefreshed, ScannerStatusChanged, ScanRejected, SyncStatusChanged
 from screens.scans_win import ScansWin
 from screens.staff import ExtraKey, StaffDesk
-from screens.terminal import tolerate_any_input
+from screens.terminal import dismiss_only_the_top_screen, tolerate_any_input
 from screens.widgets.notice_qr import NoticeQR
 from storage.notices import NoticeStore
 
@@ -68,6 +67,7 @@ class KioskApp(App[int], inherit_bindings=False):
         """`syncer_factory` builds the syncer in the sync worker (importing httpx there), when `syncer` is None."""
         super().__init__()
         tolerate_any_input()
+        dismiss_only_the_top_screen()
         self.config = config
         self.station = station
         self.notices = notices
@@ -134,13 +134,6 @@ class KioskApp(App[int], inherit_bindings=False):
     def on_unmount(self) -> None:
         if self.reader is not None:
             self.reader.stop()
-
-    def pop_screen(self) -> AwaitComplete:
-        """Never the gate: a dialog dismissed twice at once (Escape, and a click queued on it) popped the gate on its
-        second dismiss (Textual's `Screen.dismiss` pops whatever is on top): a blank screen still recording scans."""
-        if self.screen is self.gate:
-            return AwaitComplete()
-        return super().pop_screen()
 
     # -- workers ---------------------------------------------------------------------------------------
 
