@@ -31,6 +31,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from statistics import median
 
+from textual import events
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.store import TODAY, make_entry  # noqa: E402
@@ -117,10 +119,12 @@ async def open_once(
     beats = asyncio.ensure_future(heartbeat())
     start, cpu = time.perf_counter(), time.thread_time()
     gate = app.screen
-    await pilot.press(key)  # type: ignore[attr-defined]
+    app.post_message(events.Key(key, None))  # as the terminal's input thread does (Pilot.press waits for idle)
     while app.screen is gate:
         await asyncio.sleep(BEAT)
-    await app.screen.wait_for_refresh()
+    drawn = asyncio.Event()
+    app.screen.call_after_refresh(drawn.set)
+    await drawn.wait()
     up = time.perf_counter() - start
     while not shown():
         await asyncio.sleep(BEAT)
