@@ -15,7 +15,9 @@ a 50k roster file; the center (`kiosk center serve` on loopback, SQLite, tests/s
   - peak RSS of the `kiosk run` process (VmHWM), and the RSS a 10-person roster change at the center adds
     (VmRSS sampled every 20 ms from the change until the station has written its roster, plus 1 s).
   With --timer-only the same run is made with the sync loop that waits for the timer (how sync worked before
-  a recorded entry woke it): the "before" of scan -> stored, in the same session.
+  a recorded entry woke it): the "before" of scan -> stored, in the same session. With --tree DIR (repeatable)
+  it is also made first with `kiosk run` importing the code of checkout DIR (PYTHONPATH): a before/after in one
+  session, e.g. `git worktree add /tmp/before <commit>` then `--tree /tmp/before`.
 - cold start: `kiosk run` (no center) on a pty until the prompt (请刷卡) is drawn and the first scan written right
   after it gets its verdict drawn (a scan arriving while the roster loads must wait, not be denied).
 - rush hour (--rush-hour): a queue of 300 people in 10 minutes, compressed --speedup times, scanned from a pty
@@ -68,6 +70,8 @@ TOTAL = 1_000_000
 STATION = "bnu-hd-canteen5-east"
 """The pre-filled entries' station: its 1,000 waiting entries are pushed at the first pass."""
 KIOSK = Path(sys.executable).with_name("kiosk")
+TREE_VARIABLE = "BENCH_KIOSK_TREE"
+"""Set by --tree: `kiosk run` imports its code from that checkout."""
 COLUMNS, LINES = 120, 40
 POLL = 0.02
 TIMER_ONLY = """
@@ -238,6 +242,8 @@ def start_kiosk(config: Path, screen_slave: int, timer_only: bool = False) -> su
         "COLUMNS": str(COLUMNS),
         "LINES": str(LINES),
     }
+    if tree := os.environ.get(TREE_VARIABLE):
+        env["PYTHONPATH"] = tree  # ahead of this checkout's editable install: that tree's code runs
     program = [sys.executable, "-c", TIMER_ONLY] if timer_only else [str(KIOSK)]
     return subprocess.Popen(
         [*program, "run", "--config", str(config)],
@@ -526,8 +532,9 @@ async def measure_rush_hour(work: Path, people: int, minutes: float, speedup: fl
     }
 
 
-def run(args: list[str]) -> dict[str, object]:
-    done = subprocess.run([sys.executable, __file__, "--scenario", *args], capture_output=True, text=True)
+def run(args: list[str], tree: Path | None = None) -> dict[str, object]:
+    env = os.environ | ({TREE_VARIABLE: str(tree)} if tree else {})
+    done = subprocess.run([sys.executable, __file__, "--scenario", *args], capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise SystemExit(done.stderr)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -587,6 +594,12 @@ def main() -> None:
     parser.add_argument("--scenario", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--rush-hour", action="store_true", help="only the rush-hour scenario")
     parser.add_argument("--speedup", type=float, default=10.0, help="rush hour: 10 minutes compressed this much")
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        action="append",
+        help="also run the terminal scenario with `kiosk run` from this checkout (a before, e.g. `git worktree add`)",
+    )
     args = parser.parse_args()
     if args.rush_hour:
         args.work.mkdir(parents=True, exist_ok=True)
@@ -625,6 +638,8 @@ def main() -> None:
         f"{COLUMNS}×{LINES} pty, default config plus the center (sync_interval 15 s); load average "
         f"start→end of each scenario",
     ]
+    for tree in args.tree or []:
+        lines += terminal_lines(run(["terminal", str(args.work), *common], tree), f"`kiosk run` from {tree}")
     lines += terminal_lines(run(["terminal", str(args.work), *common]), "entries wake sync")
     if args.timer_only:
         lines += terminal_lines(run(["timer", str(args.work), *common]), "timer-only sync (before)")

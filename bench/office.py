@@ -11,8 +11,9 @@ Scenarios, each in its own subprocess so that its time and peak RSS are its own 
 - `pull-full`, `pull-10`: a station's roster pull from a real center on loopback (`kiosk center serve`, SQLite):
   the whole 50k roster into an empty station, then 10 changed people. Peak RSS of the station process.
 
-`--tree` runs the same scenarios against another checkout (e.g. /work/main, for before/after in one run): the
-scenarios only use the command line and APIs that both have. The load average is printed beside each figure.
+`--tree` runs the same scenarios against other checkouts (e.g. /work/main, for before/after in one run), the
+trees' runs interleaved: the scenarios only use the command line and APIs that all have. The load average is
+printed beside each figure.
 """
 
 from __future__ import annotations
@@ -354,6 +355,22 @@ def _medians(results: list[tuple[dict[str, Any], str]]) -> Any:
     return lambda key: statistics.median(r[key] for r, _ in results)
 
 
+def _figures(name: str, results: list[tuple[dict[str, Any], str]]) -> str:
+    median = _medians(results)
+    other = ""
+    if name == "change-10":
+        other = (
+            f"+{median('growth_mb'):.1f} MB RSS, alloc {median('allocated_mb'):.2f} MB,"
+            f" catch-up {median('catch_up_seconds') * 1000:.0f} ms"
+        )
+    elif name.startswith("pull"):
+        other = f"RSS {median('rss_before_mb'):.0f} → +{median('growth_mb'):.0f} MB"
+        other += f", {median('changed'):.0f} rows"
+    loads = "/".join(load for _, load in results)
+    shown = f"{median('seconds') * 1000:.0f} ms" if name == "change-10" else f"{median('seconds'):.2f}"
+    return f"{shown:>9} {median('cpu_seconds'):>6.2f} {median('peak_rss_mb'):>12.0f} {other:>52} {loads:>6}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
@@ -387,26 +404,15 @@ def main() -> None:
         )
         for tree in trees:
             prepare_day(args.work, tree)
-            for name in names:
-                results = []
-                for rep in range(args.reps):
+        for name in names:
+            results: dict[Path, list[tuple[dict[str, Any], str]]] = {tree: [] for tree in trees}
+            for rep in range(args.reps):
+                for tree in trees:  # interleaved, run by run: the other jobs' load falls on every tree alike
                     scratch = args.work / f"scratch-{rep}"
                     shutil.rmtree(scratch, ignore_errors=True)
-                    results.append((run_in(tree, name, args.work, scratch), load()))
-                median = _medians(results)
-                other = ""
-                if name == "change-10":
-                    other = (
-                        f"+{median('growth_mb'):.1f} MB RSS, alloc {median('allocated_mb'):.2f} MB,"
-                        f" catch-up {median('catch_up_seconds') * 1000:.0f} ms"
-                    )
-                elif name.startswith("pull"):
-                    other = f"RSS {median('rss_before_mb'):.0f} → +{median('growth_mb'):.0f} MB"
-                    other += f", {median('changed'):.0f} rows"
-                loads = "/".join(load for _, load in results)
-                shown = f"{median('seconds') * 1000:.0f} ms" if name == "change-10" else f"{median('seconds'):.2f}"
-                figures = f"{shown:>9} {median('cpu_seconds'):>6.2f} {median('peak_rss_mb'):>12.0f}"
-                print(f"{str(tree)[-28:]:<28} {name:<12} {figures} {other:>52} {loads:>6}")
+                    results[tree].append((run_in(tree, name, args.work, scratch), load()))
+            for tree in trees:
+                print(f"{str(tree)[-28:]:<28} {name:<12} {_figures(name, results[tree])}")
     finally:
         if server is not None:
             server.terminate()

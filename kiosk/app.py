@@ -9,9 +9,9 @@ scan is lost); a scan read while the roster loads is held, never refused for it.
 
 from __future__ import annotations
 
-import gc
+import functools
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import App
@@ -21,6 +21,7 @@ from kiosk.domain.clock import Clock
 from kiosk.domain.config import Config
 from kiosk.domain.i18n import Language, t
 from kiosk.domain.models import DayCounts, Entry
+from kiosk.station.collector import COLLECT_EVERY, Collector
 from kiosk.station.gate_status import GateStatus, SyncView
 from kiosk.station.intake import Decided, ScanIntake
 from kiosk.station.scanner import ScannerStatus, SerialReader
@@ -30,7 +31,7 @@ from screens.gate import GateScreen
 from screens.messages import BadgeScanned, NoticesRefreshed, ScannerStatusChanged, ScanRejected, SyncStatusChanged
 from screens.scans_win import ScansWin
 from screens.staff import ExtraKey, StaffDesk
-from screens.terminal import tolerate_any_input
+from screens.terminal import dismiss_only_the_top_screen, tolerate_any_input
 from screens.widgets.notice_qr import NoticeQR
 from storage.notices import NoticeStore
 
@@ -66,6 +67,7 @@ class KioskApp(App[int], inherit_bindings=False):
         """`syncer_factory` builds the syncer in the sync worker (importing httpx there), when `syncer` is None."""
         super().__init__()
         tolerate_any_input()
+        dismiss_only_the_top_screen()
         self.config = config
         self.station = station
         self.notices = notices
@@ -75,7 +77,7 @@ class KioskApp(App[int], inherit_bindings=False):
         self.sync_configured = syncer is not None or syncer_factory is not None
         self.language: Language = config.ui.language
         if reader_factory is None and config.scanner.port:
-            reader_factory = _reader_from_config(config)
+            reader_factory = functools.partial(SerialReader.from_config, config.scanner)
         self.reader: SerialReader | None = None
         if reader_factory is not None:
             self.reader = reader_factory(
@@ -86,19 +88,13 @@ class KioskApp(App[int], inherit_bindings=False):
         self.gate: GateScreen
         self.status = GateStatus(station, notices, self.sync_configured)
         self.intake = ScanIntake(station, roster_loading=not station.roster.loaded)
-        self.desk = StaffDesk(
-            self,
-            station,
-            notices,
-            config.notices.allowed_domains,
-            config.data_dir / "handover",
-            on_outcome=self._staff_recorded,
-            on_closed=self._staff_closed,
-        )
+        domains, handover_dir = config.notices.allowed_domains, config.data_dir / "handover"
+        self.desk = StaffDesk(self, station, notices, domains, handover_dir, self._staff_recorded, self._staff_closed)
         self.scans_win = ScansWin(
             self, self.intake, super().on_event, self.status.today_counts, self._refresh_sync, config.ui.verdict_seconds
         )
         self.extra_keys = tuple(extra_keys)
+        self.collector = Collector()
         for index, extra in enumerate(self.extra_keys):
             self.bind(extra.key, f"extra_key({index})", description=extra.label, key_display=extra.key.upper())
 
@@ -127,6 +123,7 @@ class KioskApp(App[int], inherit_bindings=False):
     def _start_workers(self) -> None:
         """Everything that can wait for the first paint."""
         self.set_interval(FOLD_EVERY, self.fold_journal)
+        self.set_interval(COLLECT_EVERY, lambda: self.collector.collect_if_quiet(self.station.quiet_for()))
         if self.gate.roster_loading:
             self.load_roster()
         else:
@@ -169,7 +166,7 @@ class KioskApp(App[int], inherit_bindings=False):
         self.call_from_thread(self._roster_loaded)
 
     def _roster_loaded(self) -> None:
-        gc.freeze()  # what is loaded now lives all day: no garbage collection walks it on the scan path again
+        self.collector.freeze_if_new(self.station.roster.version, covered=self.scans_win.covered)
         self.gate.roster_loading = False
         self._refresh_sync()
         self._show_warnings()
@@ -245,6 +242,7 @@ class KioskApp(App[int], inherit_bindings=False):
         self.station.online = message.status.online
         self.gate.sync = self.status.sync_view(message.status)
         self.gate.redraw()
+        self.collector.freeze_if_new(self.station.roster.version, covered=self.scans_win.covered)  # a new roster
 
     def on_notices_refreshed(self, message: NoticesRefreshed) -> None:
         self.notice_area.show(message.notices, message.stale)
@@ -290,10 +288,3 @@ class KioskApp(App[int], inherit_bindings=False):
 
     def action_extra_key(self, index: int) -> None:
         self.run_extra_key(self.extra_keys[index])
-
-
-def _reader_from_config(config: Config) -> ReaderFactory:
-    def build(**callbacks: Any) -> SerialReader:
-        return SerialReader.from_config(config.scanner, **callbacks)
-
-    return build

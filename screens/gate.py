@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import ClassVar
 
+from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding, BindingType
@@ -95,6 +96,9 @@ class GateScreen(Screen[None], inherit_bindings=False):
         self._verdict_timer: Timer | None = None
         self._wedge = KeyboardWedge(max_length=station.config.scanner.max_line)
         self._composed = False
+        self._statics: dict[str, Static] = {}
+        self._shown: dict[str, str] = {}
+        """What each Static shows (`_put`)."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -226,7 +230,7 @@ class GateScreen(Screen[None], inherit_bindings=False):
         """Every second: the clock and the ages on the status lines."""
         self.now = self.station.clock.now()
         if self._drawable:
-            self.query_one("#clock", Static).update(self.now.strftime("%Y-%m-%d %H:%M:%S"))
+            self._put("clock", self.now.strftime("%Y-%m-%d %H:%M:%S"))
             self._draw_status()
 
     def redraw(self) -> None:
@@ -234,40 +238,52 @@ class GateScreen(Screen[None], inherit_bindings=False):
         if not self._drawable:
             return
         config = self.station.config.station
-        self.query_one("#station", Static).update(f"{config.name} · {config.campus}")
-        self.query_one("#clock", Static).update(self.now.strftime("%Y-%m-%d %H:%M:%S"))
+        self._put("station", f"{config.name} · {config.campus}")
+        self._put("clock", self.now.strftime("%Y-%m-%d %H:%M:%S"))
         self._draw_status()
         self._draw_pending()
         self._draw_banner()
         self._draw_verdict()
-        self.query_one("#recent-title", Static).update(t("gate.recent", self.language))
+        self._put("recent-title", t("gate.recent", self.language))
         self._draw_recent()
         self._draw_counts()
 
     # -- drawing ---------------------------------------------------------------------------------------
+
+    def _put(self, name: str, text: str, sized: bool = False) -> Static:
+        """Show `text` in the Static `#name`: nothing if it is already shown, and a layout of the screen (the
+        costliest part of a frame) only when the text's size changed, which can move its neighbours. A widget
+        whose width is `sized` by the stylesheet changes size only with its number of lines."""
+        widget = self._statics.get(name)
+        if widget is None:
+            widget = self._statics[name] = self.query_one(f"#{name}", Static)
+        shown = self._shown.get(name)
+        if shown != text:
+            self._shown[name] = text
+            lines = shown is None or text.count("\n") != shown.count("\n")
+            widget.update(text, layout=lines or (not sized and cell_len(text) != cell_len(shown or "")))
+        return widget
 
     def _draw_status(self) -> None:
         if not self._drawable:
             return
         lang, station = self.language, self.station
         direction = t(f"gate.direction.{station.direction}", lang)
-        self.query_one("#direction", Static).update(t("gate.direction", lang, direction=direction))
-        self.query_one("#direction", Static).set_class(station.direction is Direction.OUT, "-out")
+        self._put("direction", t("gate.direction", lang, direction=direction)).set_class(
+            station.direction is Direction.OUT, "-out"
+        )
         shift = station.shift
         duty = t("gate.on_duty", lang, name=mask_name(shift.name)) if shift else t("gate.no_shift", lang)
-        self.query_one("#duty", Static).update(duty)
-        scanner = self.query_one("#scanner", Static)
-        scanner.update(t(f"scanner.{self.scanner_status}", lang))
+        self._put("duty", duty)
+        scanner = self._put("scanner", t(f"scanner.{self.scanner_status}", lang))
         scanner.set_class(self.scanner_status == ScannerStatus.RECONNECTING, "-warning")
-        roster = self.query_one("#roster", Static)
+        roster = self._put("roster", t("gate.loading", lang) if self.roster_loading else "")
         roster.display = self.roster_loading
-        roster.update(t("gate.loading", lang) if self.roster_loading else "")
         self._draw_sync()
 
     def _draw_sync(self) -> None:
         """The sync line: offline is a warning like the others; a scan changes what waits."""
-        sync = self.query_one("#sync", Static)
-        sync.update(self._sync_text())
+        sync = self._put("sync", self._sync_text())
         sync.set_class(self.sync is not None and self.sync.configured and not self.sync.online, "-warning")
 
     def _sync_text(self) -> str:
@@ -294,10 +310,9 @@ class GateScreen(Screen[None], inherit_bindings=False):
     def _draw_banner(self) -> None:
         if not self._drawable:
             return
-        banner = self.query_one("#banner", Static)
+        banner = self._put("banner", self.banner[0] if self.banner else "")
         banner.display = self.banner is not None
         banner.set_class(self.banner is not None and self.banner[1], "-alarm")
-        banner.update(self.banner[0] if self.banner else "")
 
     def _draw_verdict(self) -> None:
         if self._drawable:
@@ -305,13 +320,14 @@ class GateScreen(Screen[None], inherit_bindings=False):
 
     def _draw_recent(self) -> None:
         if self._drawable:
-            self.query_one("#recent", Static).update("\n".join(self._recent_line(e) for e in self.recent))
+            self._put("recent", "\n".join(self._recent_line(e) for e in self.recent), sized=True)
 
     def _draw_counts(self) -> None:
         if not self._drawable:
             return
         counts = self.counts
-        self.query_one("#counts", Static).update(
+        self._put(
+            "counts",
             t(
                 "gate.counts",
                 self.language,
@@ -319,7 +335,8 @@ class GateScreen(Screen[None], inherit_bindings=False):
                 left=counts.left,
                 denied=counts.denied,
                 referred=counts.referred,
-            )
+            ),
+            sized=True,
         )
 
     def _draw_pending(self) -> None:
@@ -327,9 +344,8 @@ class GateScreen(Screen[None], inherit_bindings=False):
         if not self._drawable:
             return
         pending = self.station.pending_reading
-        widget = self.query_one("#pending", Static)
-        widget.display = pending is not None
-        widget.update(t("gate.pending_reading", self.language, celsius=f"{pending.celsius:.1f}") if pending else "")
+        text = t("gate.pending_reading", self.language, celsius=f"{pending.celsius:.1f}") if pending else ""
+        self._put("pending", text).display = pending is not None
 
     def _recent_line(self, entry: Entry) -> str:
         direction = t(f"gate.direction.{entry.direction}", self.language)

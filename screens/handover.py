@@ -81,7 +81,7 @@ class HandoverScreen(Screen[Handover | None]):
                 now=f"{summary.closed_at:%H:%M}",
             ),
             "   ".join(f"{t(f'officer.verdict.{v}', lang)} {summary.counts[v]}" for v in Verdict)
-            + f"   {t('stats.total', lang)} {len(summary.entries)}",
+            + f"   {t('stats.total', lang)} {len(summary.documents)}",
             f"{t('stats.entered', lang)} {summary.entered}   {t('stats.left', lang)} {summary.left}",
         ]
         self.query_one("#summary", Static).update("\n".join(lines))

@@ -7,6 +7,7 @@ unchanged and in order.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +21,9 @@ from kiosk.station.keyhold import BurstHold
 from kiosk.station.scanner import Rejected, Scanned
 from screens.gate import GateScreen
 from screens.widgets.verdict import VerdictOverlay, VerdictView
+
+PAINT_TIMEOUT = 0.2
+"""Seconds after which a verdict counts as painted even if its screen never refreshed (it was closed)."""
 
 
 class ScansWin:
@@ -46,6 +50,10 @@ class ScansWin:
         self.keys: BurstHold[events.Key] = BurstHold()
         self._release_timer: Timer | None = None
         self._overlay_timer: Timer | None = None
+        self._unpainted: object | None = None
+        """Set (to a fresh token) by each verdict drawn, cleared once its screen has been refreshed; meanwhile the
+        next verdicts wait in `_waiting`, in order."""
+        self._waiting: deque[Callable[[], None]] = deque()
 
     # -- scans ------------------------------------------------------------------------------------------
 
@@ -62,6 +70,28 @@ class ScansWin:
         self.show(self.intake.admit(scanned))
 
     def show(self, result: Result) -> None:
+        """Draw what happened to a scan, once the verdict before it has reached the terminal."""
+        self._in_turn(lambda: self._draw(result))
+
+    def _in_turn(self, draw: Callable[[], None]) -> None:
+        """Every verdict is painted at least once: one drawn in the same frame as the next would never be seen, so
+        a draw waits (a frame at most) until the screen holding the verdict before it has been refreshed."""
+        if self._unpainted is not None:
+            self._waiting.append(draw)
+            return
+        draw()
+        turn = self._unpainted = object()
+        self.app.call_after_refresh(self._painted, turn)
+        self.app.set_timer(PAINT_TIMEOUT, lambda: self._painted(turn))  # a screen closed before its refresh
+
+    def _painted(self, turn: object) -> None:
+        if turn is not self._unpainted:
+            return
+        self._unpainted = None
+        if self._waiting:
+            self._in_turn(self._waiting.popleft())
+
+    def _draw(self, result: Result) -> None:
         assert self.gate is not None
         if isinstance(result, Held):
             self.gate.show_waiting()
@@ -72,10 +102,14 @@ class ScansWin:
             self._over(VerdictView("-rejected", "rejected", first, tuple(rest)))
             return
         else:
-            self.show_outcome(result)
+            self._draw_outcome(result)
         self._over(self.gate.verdict_view())
 
     def show_outcome(self, decided: Decided) -> None:
+        """An entry a staff screen recorded, shown like a scan's."""
+        self._in_turn(lambda: self._draw_outcome(decided))
+
+    def _draw_outcome(self, decided: Decided) -> None:
         """On the gate (a staff screen's entry too), with a bell for anything but admitted."""
         assert self.gate is not None
         self.recorded()
@@ -85,11 +119,14 @@ class ScansWin:
             self.app.bell()
 
     def reject(self, rejected: Rejected) -> None:
-        """Garbage from a scanner: shown, and audited (never the raw bytes)."""
+        """Garbage from a scanner: audited (never the raw bytes) and shown."""
+        alarm = self.intake.reject(rejected)
+        self._in_turn(lambda: self._draw_rejected(rejected, alarm))
+
+    def _draw_rejected(self, rejected: Rejected, alarm: str | None) -> None:
         assert self.gate is not None
         self.gate.show_rejected(rejected)
         self.app.bell()
-        alarm = self.intake.reject(rejected)
         if alarm is not None:
             self.gate.show_banner(alarm, alarm=True)
         self._over(self.gate.verdict_view())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -40,15 +41,30 @@ class StatsScreen(Screen[None]):
         self.day = station.clock.now().date().isoformat()
 
     def compose(self) -> ComposeResult:
-        counts = self.station.store.counts(self.day)
         yield Label(t("stats.title", self.language, day=self.day), id="title")
-        yield Static(self._counts_text(counts), id="counts")
+        yield Static(t("stats.loading", self.language), id="counts")
         yield Label(t("stats.by_hour", self.language), id="chart-title")
-        bars = hour_bars(counts.by_hour)
         with Horizontal(id="chart"):
-            yield Static("\n".join(bars[:12]), id="morning")
-            yield Static("\n".join(bars[12:]), id="afternoon")
+            yield Static(id="morning")
+            yield Static(id="afternoon")
         yield Button(t("officer.close", self.language), id="close")
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="stats", exit_on_error=False)
+    def load(self) -> None:
+        """The day's counts off the UI thread (another day than the gate's is read from its chunk files)."""
+        counts = self.station.store.counts(self.day)
+        self.app.call_from_thread(self._loaded, counts)
+
+    def _loaded(self, counts: DayCounts) -> None:
+        if not self.is_attached:
+            return
+        self.query_one("#counts", Static).update(self._counts_text(counts))
+        bars = hour_bars(counts.by_hour)
+        self.query_one("#morning", Static).update("\n".join(bars[:12]))
+        self.query_one("#afternoon", Static).update("\n".join(bars[12:]))
 
     def _counts_text(self, counts: DayCounts) -> str:
         lang = self.language

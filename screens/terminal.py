@@ -1,4 +1,4 @@
-"""Every byte from the terminal is survived.
+"""Every byte from the terminal is survived, and every key: two arriving at once never close more than they should.
 
 Textual's Linux driver reads the terminal in its own input thread (`LinuxDriver.run_input_thread`): it decodes
 the bytes as strict UTF-8 (through the module's `getincrementaldecoder`) and parses them with `XTermParser`.
@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual._xterm_parser import XTermParser
+from textual.await_complete import AwaitComplete
 from textual.message import Message
+from textual.screen import Screen
 
 
 def _replacing_decoder(encoding: str) -> Callable[..., codecs.IncrementalDecoder]:
@@ -58,3 +60,21 @@ def tolerate_any_input() -> None:
             raise RuntimeError(f"textual.drivers.linux_driver no longer uses {name}: see screens/terminal.py")
     module.getincrementaldecoder = _replacing_decoder
     module.XTermParser = TolerantXTermParser
+
+
+def dismiss_only_the_top_screen() -> None:
+    """Textual's `Screen.dismiss` runs the screen's result callback and pops whatever screen is on top, even for a
+    screen already dismissed: Escape and a click or Enter queued on a dialog dismissed it twice, which popped the
+    screen under it too (the gate: a blank screen that still recorded scans; found by the terminal fuzz test) and
+    ran the callback twice. Here a screen that is not on top is not dismissed again (idempotent)."""
+    plain = Screen.dismiss
+    if getattr(plain, "top_only", False):
+        return
+
+    def dismiss(self: Screen[Any], result: Any = None) -> AwaitComplete:
+        if self is not self.app.screen:
+            return AwaitComplete()
+        return plain(self, result)
+
+    dismiss.top_only = True  # type: ignore[attr-defined]
+    Screen.dismiss = dismiss  # type: ignore[method-assign]

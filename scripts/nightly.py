@@ -20,7 +20,7 @@ from pathlib import Path
 from kiosk.cli.progress import progress_bar, sync_with_progress
 from kiosk.domain.clock import SystemClock
 from kiosk.domain.config import Config, ConfigError, load_config
-from kiosk.station.export import Format, write_report
+from kiosk.station.export import Format, write_documents
 from kiosk.station.sync import SyncSetupError, station_token, syncer_from_config
 from storage.entries import EntryStore
 from storage.files import StoreError, ensure_private_dir
@@ -118,18 +118,18 @@ def sync(config: Config, store: EntryStore) -> bool:
 def export(config: Config, store: EntryStore, day: date) -> bool:
     """Write the day's report as CSV and XLSX into <data_dir>/reports/, replacing any earlier run's."""
     reports = ensure_private_dir(config.data_dir / "reports")
-    entries = store.entries_of_day(day.isoformat())
+    documents = store.documents_of_day(day.isoformat())
     ok = True
     for fmt in REPORT_FORMATS:
         path = reports / f"{config.station.id}-{day.isoformat()}.{fmt}"
         try:
             with progress_bar(f"导出 / exporting {fmt}") as advance:
-                write_report(entries, path, fmt, config.ui.language, advance)
+                write_documents(documents, path, fmt, config.ui.language, advance)
         except (OSError, StoreError) as exc:
             log.error("导出失败 / export failed: %s: %s", path, exc)
             ok = False
         else:
-            log.info("已导出 / exported %d entries: %s", len(entries), path)
+            log.info("已导出 / exported %d entries: %s", len(documents), path)
     return ok
 
 

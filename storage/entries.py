@@ -287,18 +287,18 @@ class EntryStore:
 
     def entries_of_day(self, day: str) -> list[Entry]:
         """Every entry captured on `day` (YYYY-MM-DD), newest revision of each, in sequence order."""
-        return [Entry.from_dict(doc) for doc in self._documents_of_day(day)]
+        return [Entry.from_dict(doc) for doc in self.documents_of_day(day)]
 
     def entries_between(self, start: datetime, end: datetime) -> list[Entry]:
         """Entries captured in [start, end); both must carry a UTC offset."""
-        result: list[Entry] = []
+        return [Entry.from_dict(doc) for doc in self.documents_between(start, end)]
+
+    def documents_between(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+        """`entries_between` as the stored documents, day by day; do not modify them."""
         for day in _days(start.date() - timedelta(days=1), end.date() + timedelta(days=1)):
-            result.extend(
-                Entry.from_dict(doc)
-                for doc in self._documents_of_day(day)
-                if start <= datetime.fromisoformat(doc["captured_at"]) < end
+            yield from (
+                doc for doc in self.documents_of_day(day) if start <= datetime.fromisoformat(doc["captured_at"]) < end
             )
-        return result
 
     def counts(self, day: str) -> DayCounts:
         """Counts for one day, by verdict, direction and hour."""
@@ -346,20 +346,23 @@ class EntryStore:
                 found[entry_id] = entry
         return sorted(found.values(), key=lambda e: e.seq, reverse=True)[:count]
 
-    def _documents_of_day(self, day: str) -> list[dict[str, Any]]:
-        """The stored documents of a day's entries, newest revision of each, in sequence order; do not modify.
+    def documents_of_day(self, day: str) -> list[dict[str, Any]]:
+        """The stored documents (`Entry.to_dict()`) of a day's entries, newest revision of each, in sequence
+        order; do not modify.
 
-        Queries filter and count these before (or instead of) building Entry objects, which is most of the cost
-        of reading a busy day.
+        Queries filter and count these, and exports write them, before (or instead of) building Entry objects,
+        which is most of the cost of reading a busy day.
         """
         while True:
             with self._locked():
                 names = sorted(n for n in self._chunks if n.startswith(day + "."))
                 generation = self._journal.generation
             merged: dict[str, dict[str, Any]] = {}
-            for name in names:
+            # Newest chunk first: those the store's opening or the last call read are still cached. Each entry
+            # lives in the chunk of its seq; were one in two, the later chunk's would win, as in order.
+            for name in reversed(names):
                 for stored in self._read_chunk(name).docs.values():
-                    merged[stored["entry_id"]] = stored
+                    merged.setdefault(stored["entry_id"], stored)
             with self._locked():
                 if self._journal.generation == generation:  # else folded while we read: read again
                     recent = [e for e in self._journal_entries.values() if e.day == day]

@@ -1,17 +1,19 @@
 """The roster (people, cards, return approvals, medical observation): a snapshot file and a change log.
 
-`roster.json` is a TinyDB-shaped snapshot of the whole roster, replaced atomically (and written as a stream, so a
-full 50k-person roster never exists as one big dict of dicts). `roster.log` holds the changes made since: one
-CRC-checked line per change, appended and fsync'ed, so that a change of ten people costs ten people, not a
-rewrite and re-read of the whole roster. Other processes (the nightly pull, `kiosk roster import`) read only the
-lines they have not seen. When the log grows past a share of the snapshot, it is folded into a new snapshot.
-Each snapshot has a generation; log lines of another generation (left by a crash between the two files) are
-ignored. Writers hold an exclusive `flock` on the data directory.
+`roster.json` is a TinyDB-shaped snapshot of the whole roster, replaced atomically (and written and read as a
+stream, so a full 50k-person roster never exists as one big dict of dicts, nor as its text). `roster.log` holds
+the changes made since: one CRC-checked line per change, appended and fsync'ed, so that a change of ten people
+costs ten people, not a rewrite and re-read of the whole roster. Other processes (the nightly pull, `kiosk roster
+import`) read only the lines they have not seen. When the log grows past a share of the snapshot, it is folded
+into a new snapshot. Each snapshot has a generation; log lines of another generation (left by a crash between the
+two files) are ignored. Writers hold an exclusive `flock` on the data directory.
 
 Lookup by ID or card is a dict hit; search by name or ID fragment scans the people themselves (a casefolded copy is
 kept only for names that casefolding changes, so CJK names are never held twice). The indexes are swapped whole,
-never changed in place, so a reader in another thread never sees them half-updated. The gate constructs the store
-with `load=False` and calls `load()` in a worker after its first paint.
+never changed in place, so a reader in another thread never sees them half-updated; a roster read again (or pulled,
+see `interned`) keeps the Person objects of the people who did not change, so the old and the new roster are not
+both held whole. The gate constructs the store with `load=False` and calls `load()` in a worker after its first
+paint.
 """
 
 from __future__ import annotations
@@ -19,20 +21,19 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import sys
 import threading
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.domain.models import Person, Role
+from kiosk.domain.jsonstream import members
+from kiosk.domain.models import Person
 from storage.files import (
     NO_ROOM,
     PRIVATE_FILE,
-    AtomicJSONStorage,
     CorruptFileError,
     StoreFullError,
     ensure_store_dir,
@@ -46,6 +47,8 @@ LOG_FOLD_MIN = 1 << 20
 """…and never before it holds this many bytes: small rosters keep their log too."""
 BIG_CHANGE_SHARE = 0.25
 """A change of more than this share of the roster is written as a new snapshot rather than appended."""
+READ_CHUNK = 1 << 16
+"""Bytes of the snapshot read at a time."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,12 @@ class RosterStore:
             if person_id.casefold().startswith(needle) or needle in view.folded.get(person_id, person.name):
                 found.append(person)
         return found
+
+    def interned(self) -> Callable[[Person], Person]:
+        """For a Person, the equal one this roster holds (else the Person itself): a roster pulled again then holds a
+        second copy only of the people who changed, not of everyone."""
+        self._catch_up()
+        return _interner(self._view.people)
 
     def replace_all(self, people: Iterable[Person], version: str = "") -> int:
         """Make the roster exactly `people`; return how many."""
@@ -298,18 +307,29 @@ class RosterStore:
         self._loaded = True
 
     def _read_snapshot(self) -> None:
+        """Read the snapshot as a stream: only the people are held, not its text (people who did not change since
+        the last read stay the objects already held)."""
+        same = _interner(self._view.people)
+        people: dict[str, Person] = {}
+        meta: Any = {}
         try:
-            data = AtomicJSONStorage(self.path, object_hook=_person_hook).read() or {}
-        except CorruptFileError as exc:
+            for key, value in members(_snapshot_chunks(self.path), "people", _person_hook):
+                if key == "people" and isinstance(value, Iterator):
+                    people.update((p.person_id, same(p)) for p in value if isinstance(p, Person))
+                elif key == "meta":
+                    meta = value
+        except FileNotFoundError:
+            people, meta = {}, {}
+        except (CorruptFileError, ValueError) as exc:
+            damage = exc if isinstance(exc, CorruptFileError) else f"{self.path}: 文件已损坏 / file is damaged: {exc}"
             aside = move_aside(self.path)
             self.log_path.unlink(missing_ok=True)  # changes to a roster that is gone
-            self.warnings.append(f"{exc}; 已移至 / moved to {aside.name}")
-            data = {}
-        people = {p.person_id: p for p in data.get("people", {}).values() if isinstance(p, Person)}
-        meta = data.get("meta", {}).get("1", {})
+            self.warnings.append(f"{damage}; 已移至 / moved to {aside.name}")
+            people, meta = {}, {}
+        current = meta.get("1", {}) if isinstance(meta, dict) else {}
         self._view = _View.of(people)
-        self.version = str(meta.get("version", ""))
-        self._generation = str(meta.get("generation", ""))
+        self.version = str(current.get("version", "")) if isinstance(current, dict) else ""
+        self._generation = str(current.get("generation", "")) if isinstance(current, dict) else ""
 
     def _read_log(self) -> None:
         """Apply the log's complete, intact lines of this generation that were not applied yet."""
@@ -387,7 +407,33 @@ def _write_atomic_stream(path: Path, chunks: Iterable[bytes]) -> None:
     fsync_dir(path.parent)
 
 
-_ROLES = {role.value: role for role in Role}
+def _snapshot_chunks(path: Path) -> Iterator[bytes]:
+    """The JSON of a file AtomicJSONStorage wrote (a CRC32 line, then the JSON), piece by piece; CorruptFileError
+    after the last piece when the checksum does not match. A file of the earlier format (plain JSON) is read as is."""
+    with path.open("rb") as file:
+        first = file.read(READ_CHUNK)
+        if not first:
+            raise CorruptFileError(f"{path}: 文件为空 / file is empty")
+        if first[:1] == b"{":
+            yield first
+            yield from iter(lambda: file.read(READ_CHUNK), b"")
+            return
+        checksum, _, first = first.partition(b"\n")
+        crc = zlib.crc32(first)
+        yield first
+        for chunk in iter(lambda: file.read(READ_CHUNK), b""):
+            crc = zlib.crc32(chunk, crc)
+            yield chunk
+    if checksum != b"%08x" % crc:
+        raise CorruptFileError(f"{path}: 文件已损坏 / file is damaged: checksum mismatch")
+
+
+def _interner(people: dict[str, Person]) -> Callable[[Person], Person]:
+    def interned(person: Person) -> Person:
+        held = people.get(person.person_id)
+        return held if held == person else person
+
+    return interned
 
 
 def _person_hook(doc: dict[str, Any]) -> Any:
@@ -395,16 +441,6 @@ def _person_hook(doc: dict[str, Any]) -> Any:
     if "person_id" not in doc:
         return doc
     try:
-        return Person(
-            person_id=str(doc["person_id"]),
-            name=str(doc["name"]),
-            role=_ROLES[doc["role"]],
-            campus=sys.intern(str(doc.get("campus", ""))),
-            dorm=sys.intern(str(doc.get("dorm", ""))),
-            return_approved=bool(doc.get("return_approved", False)),
-            observation=bool(doc.get("observation", False)),
-            card_nos=tuple(str(c) for c in doc.get("card_nos") or ()),
-            lost_cards=tuple(str(c) for c in doc.get("lost_cards") or ()),
-        )
-    except (KeyError, TypeError):
+        return Person.from_dict(doc)
+    except (KeyError, TypeError, ValueError):
         return doc  # skipped by the isinstance filter: a damaged row never stops the roster loading

@@ -130,7 +130,7 @@ def print_diff(diff: RosterDiff, shown: int = 10) -> None:
 @_handles_storage_errors
 def _export(args: argparse.Namespace) -> int:
     from kiosk.cli.progress import progress_bar
-    from kiosk.station.export import write_report
+    from kiosk.station.export import write_documents
     from storage.entries import EntryStore
 
     config = load(args)
@@ -144,19 +144,19 @@ def _export(args: argparse.Namespace) -> int:
     store = EntryStore(config.data_dir)
     try:
         _warn(store.warnings)
-        entries = store.entries_of_day(day)
+        documents = store.documents_of_day(day)
     finally:
         store.close()
     output = Path(args.output) if args.output else None
     try:
         with progress_bar("导出 / exporting") as advance:
-            write_report(entries, output, args.format, args.language or config.ui.language, advance)
+            write_documents(documents, output, args.format, args.language or config.ui.language, advance)
     except BrokenPipeError:
         # The reader (`| head`) went away: silence the interpreter's own complaint when it flushes at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILURE
     print(
-        f"已导出 {day} 的 {len(entries)} 条记录 / exported {len(entries)} entries of {day}",
+        f"已导出 {day} 的 {len(documents)} 条记录 / exported {len(documents)} entries of {day}",
         file=sys.stdout if output else sys.stderr,
     )
     return EXIT_OK

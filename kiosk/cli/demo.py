@@ -180,6 +180,9 @@ def _run(args: argparse.Namespace, directory: Path, cleanup: ExitStack, signals:
 
         app.run(headless=True, size=(120, 40), auto_pilot=stop_after)
     else:
+        from kiosk.station.collector import tune_for_the_gate
+
+        tune_for_the_gate()
         app.run()
     signals.app = None
     checked = _summary(store, syncer, center, strict=headless)

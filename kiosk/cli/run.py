@@ -38,6 +38,9 @@ def _run(args: argparse.Namespace) -> int:
     except (StoreError, OSError) as exc:
         print(both("run.store_failed", path=config.data_dir, error=exc), file=sys.stderr)
         return EXIT_FAILURE
+    from kiosk.station.collector import tune_for_the_gate
+
+    tune_for_the_gate()
     app.run()
     return app.return_code or 0
 

@@ -240,6 +240,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "stats.entered": ("进入", "Entered"),
     "stats.left": ("离开", "Left"),
     "stats.total": ("合计", "Total"),
+    "stats.loading": ("正在统计…", "Counting…"),
     "handover.title": ("交接班", "Shift handover"),
     "handover.shift": ("值班:{name}({staff}),{opened} 至 {now}", "On duty: {name} ({staff}), {opened} to {now}"),
     "handover.flagged": ("拒绝与转诊人员", "Denied and referred"),

@@ -7,6 +7,7 @@ Nothing here does I/O.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
@@ -99,24 +100,29 @@ class Person:
     """Card numbers reported lost or replaced: a scan of one is denied."""
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Field by field rather than `asdict` (a deep copy): a roster snapshot serialises every person.
+        data = {name: getattr(self, name) for name in _PERSON_FIELDS}
         data["card_nos"] = list(self.card_nos)
         data["lost_cards"] = list(self.lost_cards)
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Person:
-        return cls(
-            person_id=str(data["person_id"]),
-            name=str(data["name"]),
-            role=Role(data["role"]),
-            campus=str(data.get("campus", "")),
-            dorm=str(data.get("dorm", "")),
-            return_approved=bool(data.get("return_approved", False)),
-            observation=bool(data.get("observation", False)),
-            card_nos=tuple(str(c) for c in data.get("card_nos") or ()),
-            lost_cards=tuple(str(c) for c in data.get("lost_cards") or ()),
+        """Places are interned: a few hundred distinct among 50k people, each then held once."""
+        return cls(  # positional, in field order: a roster read builds 50k of these
+            str(data["person_id"]),
+            str(data["name"]),
+            enum_member(Role, data["role"]),
+            sys.intern(str(data.get("campus", ""))),
+            sys.intern(str(data.get("dorm", ""))),
+            bool(data.get("return_approved", False)),
+            bool(data.get("observation", False)),
+            tuple(map(str, data.get("card_nos") or ())),
+            tuple(map(str, data.get("lost_cards") or ())),
         )
+
+
+_PERSON_FIELDS = tuple(f.name for f in fields(Person))
 
 
 @dataclass(frozen=True, slots=True)

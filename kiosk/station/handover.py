@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from kiosk.domain.i18n import Language
-from kiosk.station.export import write_report
+from kiosk.station.export import write_documents
 from kiosk.station.station import Handover
 
 
@@ -21,5 +21,5 @@ def export_handover(handover: Handover, directory: Path, language: Language = "z
     """Write the shift's entries (unmasked, 0600) and return where."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = handover_path(handover, directory)
-    write_report(handover.entries, path, "csv", language)
+    write_documents(handover.documents, path, "csv", language)
     return path

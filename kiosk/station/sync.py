@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import ssl
-import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from importlib import metadata
@@ -25,6 +25,7 @@ import httpx
 from kiosk.domain.clock import SystemClock
 from kiosk.domain.config import CenterConfig, Config, ConfigError, NoticesConfig
 from kiosk.domain.i18n import both
+from kiosk.domain.jsonstream import members
 from kiosk.domain.models import Notice, Person
 from kiosk.domain.notices import sort_out
 from kiosk.station.backoff import Backoff
@@ -359,25 +360,31 @@ class Syncer:
         return StepResult(1)
 
     def pull_roster(self) -> StepResult:
-        """Fetch roster changes since our version (the whole roster when we have none)."""
+        """Fetch roster changes since our version (the whole roster when we have none).
+
+        The reply is parsed as it arrives, each person kept as the roster's own object when unchanged: a full pull
+        of 50k people holds neither the reply's text nor a second copy of everyone.
+        """
+        same = self.roster.interned()  # reads the roster first: the version asked for is the one on disk
         since = int(self.roster.version) if self.roster.version.isdigit() else 0
         headers = {"If-None-Match": f'"{since}"'} if since else {}
+        reply: dict[str, Any] = {}
         try:
-            response = self._request("GET", "/api/v1/roster", params={"since": since}, headers=headers)
-            if response.status_code == 304:
-                self._contact()
-                return StepResult(0)
-            reply = self._json(response, object_hook=_person_hook)
-            del response  # its body: a full roster is ~150 bytes a person
+            with self._streamed("GET", "/api/v1/roster", params={"since": since}, headers=headers) as response:
+                if response.status_code == 304:
+                    self._contact()
+                    return StepResult(0)
+                for key, value in members(response.iter_bytes(), "people", _person_hook):
+                    reply[key] = [same(_person(p)) for p in value] if key == "people" else value
             version = str(int(reply["version"]))
             people = reply["people"]
-            if not isinstance(people, list) or not all(isinstance(p, Person) for p in people):
-                raise ValueError("not a person")
+            if not isinstance(people, list):
+                raise ValueError("no people")
             removed = [str(p) for p in reply["removed"]]
             full = bool(reply["full"])
         except CenterError as exc:
             return self._failed(exc)
-        except (KeyError, TypeError, ValueError, UnicodeDecodeError):
+        except (KeyError, TypeError, ValueError):
             return self._failed(CenterError(both("sync.bad_reply"), offline=False))
         changed = self.roster.replace_all(people, version) if full else self.roster.upsert(people, version, removed)
         self._contact()
@@ -444,14 +451,17 @@ class Syncer:
         return checked
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
+        with _failures():
             response = self._client.request(method, path, **kwargs)
-        except httpx.TimeoutException:
-            raise CenterError(both("sync.timeout"), offline=True) from None
-        except httpx.RemoteProtocolError:
-            raise CenterError(both("sync.bad_reply"), offline=True) from None
-        except (httpx.HTTPError, OSError, ssl.SSLError):
-            raise CenterError(both("sync.unreachable"), offline=True) from None
+        return self._checked(response)
+
+    @contextmanager
+    def _streamed(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        """`_request` for a reply read as it arrives: a failure while it is read is a CenterError too."""
+        with _failures(), self._client.stream(method, path, **kwargs) as response:
+            yield self._checked(response)
+
+    def _checked(self, response: httpx.Response) -> httpx.Response:
         if response.status_code == 401:
             raise CenterError(both("sync.unauthorized"), offline=True)
         if response.status_code == 403:
@@ -463,9 +473,9 @@ class Syncer:
         return response
 
     @staticmethod
-    def _json(response: httpx.Response, object_hook: Callable[[dict[str, Any]], Any] | None = None) -> Any:
+    def _json(response: httpx.Response) -> Any:
         try:
-            return json.loads(response.content, object_hook=object_hook)
+            return json.loads(response.content)
         except (ValueError, UnicodeDecodeError):
             raise CenterError(both("sync.bad_reply"), offline=False) from None
 
@@ -497,16 +507,33 @@ class Syncer:
         self.status = replace(self.status, **changes)
 
 
+@contextmanager
+def _failures() -> Iterator[None]:
+    """httpx's failures as CenterErrors."""
+    try:
+        yield
+    except httpx.TimeoutException:
+        raise CenterError(both("sync.timeout"), offline=True) from None
+    except httpx.RemoteProtocolError:
+        raise CenterError(both("sync.bad_reply"), offline=True) from None
+    except (httpx.HTTPError, OSError, ssl.SSLError):
+        raise CenterError(both("sync.unreachable"), offline=True) from None
+
+
 def _person_hook(document: dict[str, Any]) -> Any:
-    """Each person of a roster reply becomes a Person as it is parsed: a 50k roster never exists twice."""
+    """Each person of a roster reply becomes a Person as it is parsed."""
     if "person_id" not in document:
         return document
     try:
-        person = Person.from_dict(document)
+        return Person.from_dict(document)
     except (KeyError, TypeError) as exc:
         raise ValueError(f"not a person: {exc}") from None
-    # Places interned: a few hundred distinct among 50k people.
-    return replace(person, campus=sys.intern(person.campus), dorm=sys.intern(person.dorm))
+
+
+def _person(item: Any) -> Person:
+    if not isinstance(item, Person):
+        raise ValueError("not a person")
+    return item
 
 
 def _body(texts: Iterable[bytes]) -> bytes:

@@ -150,13 +150,18 @@ class VerdictPanel(Static):
         self.view = view
 
     def on_mount(self) -> None:
-        self.show(self.view)
+        self._draw(self.view)
 
     def show(self, view: VerdictView) -> None:
+        """Draw `view`, unless it is what the panel shows already (the gate redraws it with every status change)."""
+        if view != self.view:
+            self._draw(view)
+
+    def _draw(self, view: VerdictView) -> None:
         self.view = view
         for look in ("-admitted", "-denied", "-referred", "-duplicate", "-rejected", "-idle", "-waiting"):
             self.set_class(look == view.look, look)
-        self.update(self._render_view(view))
+        self.update(self._render_view(view), layout=False)  # its size is the stylesheet's, not the text's
 
     def _render_view(self, view: VerdictView) -> RenderableType:
         words = Text(view.main, style="bold", justify="center")

@@ -217,7 +217,7 @@ async def test_handover_closes_the_shift(eventful_shift: Station, tmp_path: Path
         assert not isinstance(app.screen, HandoverScreen)
     assert eventful_shift.shift is None
     [handover] = app.results
-    assert isinstance(handover, Handover) and len(handover.entries) == 4
+    assert isinstance(handover, Handover) and len(handover.documents) == 4
     assert [a["kind"] for a in eventful_shift.store.audit_of_day(TODAY)][-1] == "shift_closed"
     assert not (tmp_path / "handover").exists()
 

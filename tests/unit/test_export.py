@@ -8,12 +8,15 @@ import stat
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from python_calamine import CalamineWorkbook
 
+from kiosk.domain.i18n import Language
 from kiosk.domain.models import Direction, Entry, Method, Reading, Reason, Role, Verdict, Visitor
-from kiosk.station.export import FEVER_FILL, NOT_ADMITTED_FILL, header, report_row, write_report
+from kiosk.station.export import EXCEL_TEXT, FEVER_FILL, NOT_ADMITTED_FILL, header, report_row, write_report
 
 
 @pytest.fixture
@@ -48,6 +51,10 @@ def entries(make_entry: Callable[..., Entry]) -> list[Entry]:
     ]
 
 
+def documents(entries: list[Entry]) -> list[dict[str, Any]]:
+    return [entry.to_dict() for entry in entries]
+
+
 def private(path: Path) -> bool:
     return stat.S_IMODE(path.stat().st_mode) == 0o600
 
@@ -66,9 +73,9 @@ def test_csv_round_trip(tmp_path: Path, entries: list[Entry]) -> None:
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # so that Excel reads it as UTF-8
     with path.open(encoding="utf-8-sig", newline="") as stream:
         rows = list(csv.reader(stream))
-    assert rows[0] == header(entries)
+    assert rows[0] == header(documents(entries))
     assert rows[0][:2] == ["时间", "当地时间"] and rows[0][10:12] == ["体温(°C) 1", "体温(°C) 2"]
-    shown = [["" if v is None else str(v) for v in report_row(e)] for e in entries]
+    shown = [["" if v is None else str(v) for v in report_row(e.to_dict())] for e in entries]
     shown[2][5] = "'" + shown[2][5]
     assert rows[1:] == shown
     fever = dict(zip(rows[0], rows[2], strict=True))
@@ -103,14 +110,17 @@ def test_xlsx(tmp_path: Path, entries: list[Entry]) -> None:
     sheet, counts = book.worksheets
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == "A1:Q5"
-    assert [c.value for c in sheet[1]] == header(entries, fmt="xlsx")
+    assert [c.value for c in sheet[1]] == header(documents(entries), fmt="xlsx")
     assert sheet["A1"].font.b
     assert sheet["A2"].value == datetime(2026, 11, 28, 7, 30)
     fills = [sheet.cell(row=r, column=1).fill for r in range(2, 6)]
     assert [f.fill_type for f in fills] == [None, "solid", "solid", None]
     assert fills[1].fgColor.rgb.endswith(FEVER_FILL)
     assert fills[2].fgColor.rgb.endswith(NOT_ADMITTED_FILL)
-    assert all(sheet.cell(row=3, column=c).fill.fgColor.rgb.endswith(FEVER_FILL) for c in range(1, 18))
+    fever_row = [sheet.cell(row=3, column=c) for c in range(1, 18)]
+    assert all(c.fill.fgColor.rgb.endswith(FEVER_FILL) for c in fever_row if c.value is not None)
+    assert sheet.row_dimensions[3].fill.fgColor.rgb.endswith(FEVER_FILL), "its blank cells too: the row's format"
+    assert sheet.row_dimensions[2].fill.fill_type is None
     assert [sheet.cell(row=3, column=c).value for c in (10, 11)] == [38.4, 38.6], "temperatures as numbers"
     assert sheet.cell(row=3, column=10).data_type == "n"
     assert [sheet.cell(row=4, column=c).value for c in (15, 16, 17)] == ["13800000000", "王老师", "送材料"]
@@ -126,6 +136,38 @@ def test_xlsx(tmp_path: Path, entries: list[Entry]) -> None:
     assert rows["08:00"] == (0, 1, 1, 2)
     assert rows["21:00"] == (1, 0, 0, 1)
     assert rows["合计"] == (2, 1, 1, 4)
+
+
+def test_xlsx_reads_back_in_calamine(tmp_path: Path, entries: list[Entry]) -> None:
+    path = tmp_path / "day.xlsx"
+    write_report(entries, path, "xlsx")
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    assert rows[0] == header(documents(entries), fmt="xlsx")
+    expected = [["" if v is None else v for v in report_row(e.to_dict(), fmt="xlsx")] for e in entries]
+    assert rows[1:] == expected, "the same values, text as text (a name starting with = too), numbers as numbers"
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_column_titles_are_distinct(language: Language, entries: list[Entry]) -> None:
+    """The XLSX rows are handed over as {title: value}: two equal titles would lose a column."""
+    titles = header(documents(entries), language, "xlsx")
+    assert len(set(titles)) == len(titles) == 17
+
+
+def test_xlsx_of_an_empty_day_has_its_header(tmp_path: Path) -> None:
+    path = tmp_path / "day.xlsx"
+    write_report([], path, "xlsx")
+    sheet, counts = load_workbook(path).worksheets
+    assert [c.value for c in sheet[1]] == header([], fmt="xlsx")
+    assert all(c.value is None for row in sheet.iter_rows(min_row=2) for c in row)
+    assert counts["B26"].value == 0
+
+
+def test_xlsx_cuts_text_longer_than_a_cell_holds(tmp_path: Path, make_entry: Callable[..., Entry]) -> None:
+    path = tmp_path / "day.xlsx"
+    write_report([make_entry(name="长" * 40_000)], path, "xlsx")
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+    assert rows[1][4] == "长" * EXCEL_TEXT
 
 
 def test_xlsx_needs_a_file(entries: list[Entry]) -> None:

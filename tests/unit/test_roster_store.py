@@ -6,6 +6,7 @@ import json
 import stat
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from kiosk.domain.models import Person, Role
@@ -152,3 +153,27 @@ def test_latin_names_are_found_whatever_the_case(tmp_path: Path) -> None:
     assert [p.person_id for p in store.search("strasse")] == ["V1"]
     assert [p.person_id for p in store.search("ANNA")] == ["V1"]
     assert [p.person_id for p in store.search("娜")] == ["V2"]
+
+
+def test_a_roster_read_again_keeps_the_people_it_holds_who_did_not_change(tmp_path: Path) -> None:
+    roster = _roster(3_000)
+    RosterStore(tmp_path).replace_all(roster, version="v1")
+    store = RosterStore(tmp_path)
+    held = store.get("2023000007")
+    moved = replace(roster[8], dorm="东南楼")
+    RosterStore(tmp_path).replace_all([*roster[:8], moved, *roster[9:]], version="v2")  # another process
+    assert store.get("2023000007") is held, "an unchanged person is not held twice after the re-read"
+    assert store.get("2023000008") == moved and store.version == "v2"
+    assert store.interned()(replace(roster[7])) is held
+    assert store.interned()(roster[8]) is roster[8], "a person who differs from the one held is kept as given"
+
+
+def test_a_changed_byte_far_into_a_large_snapshot_is_caught(tmp_path: Path) -> None:
+    RosterStore(tmp_path).replace_all(_roster(3_000))
+    path = tmp_path / "roster.json"
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"true", len(raw) - 2_000)  # past the first pieces the snapshot is read in
+    raw[at : at + 4] = b"null"
+    path.write_bytes(bytes(raw))
+    store = RosterStore(tmp_path)
+    assert len(store) == 0 and "checksum" in store.warnings[0]

@@ -2,7 +2,7 @@
 are (the journal, a chunk file, or one of each): each test records a genuinely older revision after a newer one.
 
 The store keeps three guards: the journal's (`_apply`), the fold's (`_fold_chunk`) and the readers' merge of
-chunk files with the journal (`_documents_of_day`, `latest`); each test names the one it holds to.
+chunk files with the journal (`documents_of_day`, `latest`); each test names the one it holds to.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def test_in_the_journal_an_older_revision_recorded_late_is_ignored(tmp_path: Pat
 def test_an_older_revision_in_the_journal_never_hides_a_newer_one_already_folded(
     tmp_path: Path, make_entry: MakeEntry
 ) -> None:
-    """Guard: the readers' merge of chunk files with the journal (`_documents_of_day`, `latest`)."""
+    """Guard: the readers' merge of chunk files with the journal (`documents_of_day`, `latest`)."""
     store = EntryStore(tmp_path)
     older, newer = revisions(store, make_entry)
     store.record(newer)
