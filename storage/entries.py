@@ -249,11 +249,15 @@ class EntryStore:
         return [Entry.from_dict(doc) for doc in self.unsynced_documents(limit)]
 
     def unsynced_documents(self, limit: int, skip: Collection[tuple[str, int]] = ()) -> list[dict[str, Any]]:
-        """`unsynced_batch` as the stored documents (`Entry.to_dict()` form), ready to send; do not modify them.
+        """`unsynced_batch` as the stored documents (`Entry.to_dict()` form); do not modify them."""
+        return [doc for doc, _ in self.unsynced_json(limit, skip)]
 
-        Sync sends these as they are: building an Entry per row and serialising it again would double the
-        station's share of draining a long backlog. Entries whose (entry_id, revision) is in `skip` (in flight,
-        refused) are left out before any document is read.
+    def unsynced_json(self, limit: int, skip: Collection[tuple[str, int]] = ()) -> list[tuple[dict[str, Any], bytes]]:
+        """`unsynced_documents`, each with its compact JSON text, ready to send; do not modify them.
+
+        Sync sends these as they are: a document read from a chunk file comes with the JSON its line holds, so
+        that draining a long backlog neither builds an Entry per row nor serialises it again. Entries whose
+        (entry_id, revision) is in `skip` (in flight, refused) are left out before any document is read.
         """
         with self._locked():
             chosen = [p for p in self._unsynced_priority.first(limit + len(skip)) if (p[0], p[1][2]) not in skip]
@@ -261,18 +265,24 @@ class EntryStore:
             if len(chosen) < limit:
                 normal = self._unsynced_normal.first(limit - len(chosen) + len(skip))
                 chosen += [p for p in normal if (p[0], p[1][2]) not in skip][: limit - len(chosen)]
-            found = {eid: self._journal_entries[eid].to_dict() for eid, _ in chosen if eid in self._journal_entries}
-        by_chunk: dict[str, set[str]] = {}
-        for eid, (_, chunk, _, _) in chosen:
+            journal = {eid: self._journal_entries[eid].to_dict() for eid, _ in chosen if eid in self._journal_entries}
+        found = {eid: (doc, _json(doc)) for eid, doc in journal.items()}
+        by_chunk: dict[str, list[tuple[str, int]]] = {}
+        for eid, (seq, name, _, _) in chosen:
             if eid not in found:
-                by_chunk.setdefault(chunk, set()).add(eid)
-        for chunk, wanted in by_chunk.items():
-            for doc in self._read_chunk(chunk).docs.values():
-                if doc["entry_id"] in wanted:
-                    found[doc["entry_id"]] = doc
+                by_chunk.setdefault(name, []).append((eid, seq))
+        for name, wanted in by_chunk.items():
+            chunk = self._read_chunk(name)
+            for eid, seq in wanted:
+                doc = chunk.docs.get(seq)
+                if doc is None or doc["entry_id"] != eid:
+                    continue
+                stored = chunk.lines.get(seq)
+                # A line is "CRC32 JSON\n" (storage/records.py); the document is the line's while it is the same object.
+                found[eid] = (doc, stored[1][9:-1] if stored is not None and stored[0] is doc else _json(doc))
         priority = {str(v) for v in _PRIORITY}
         batch = [found[eid] for eid, _ in chosen if eid in found]
-        batch.sort(key=lambda doc: (doc["verdict"] not in priority, doc["seq"]))
+        batch.sort(key=lambda item: (item[0]["verdict"] not in priority, item[0]["seq"]))
         return batch
 
     def entries_of_day(self, day: str) -> list[Entry]:
@@ -810,6 +820,11 @@ class EntryStore:
     def _write_meta(self) -> None:
         meta = {"op": "meta", "chunks": self._chunks, "last_seq": self._last_seq}
         write_atomic(self._meta_path, records.encode(meta))
+
+
+def _json(doc: dict[str, Any]) -> bytes:
+    """A document as compact JSON, as records.encode writes it."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _chunk_info(chunk: Chunk) -> dict[str, int]:

@@ -4,10 +4,10 @@ school's administrators manage them and ask questions. Every reply that acknowle
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -114,7 +114,7 @@ def receive_entries(receiver: entries.Receiver, station_id: str, body: bytes) ->
             {"entry_id": r.entry_id, "revision": r.revision, "status": r.status, "error": r.error} for r in results
         ]
     }
-    return json.dumps(reply, ensure_ascii=False, separators=(",", ":")).encode()
+    return orjson.dumps(reply)
 
 
 @stations_api.post("/heartbeat", response_model=HeartbeatReply)

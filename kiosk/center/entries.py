@@ -18,6 +18,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any, Literal
 
+import orjson
 import psycopg
 from sqlalchemy.exc import DBAPIError
 
@@ -219,11 +220,9 @@ def read_batch(body: bytes) -> list[dict[str, Any]]:
     does not refuse the others.
     """
     try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise Invalid("请求体不是 JSON / the body is not JSON") from None
-    except RecursionError:
-        raise Invalid("JSON 嵌套过深 / the JSON is nested too deeply") from None
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        parsed = _loads_leniently(body)
     items = parsed.get("entries") if isinstance(parsed, dict) else None
     if not isinstance(items, list):
         raise Invalid('请求体应为 {"entries": [...]} / the body must be {"entries": [...]}')
@@ -232,6 +231,17 @@ def read_batch(body: bytes) -> list[dict[str, Any]]:
     if not all(isinstance(item, dict) for item in items):
         raise Invalid("entries: 每一项都应为对象 / every entry must be an object")
     return items
+
+
+def _loads_leniently(body: bytes) -> Any:
+    """What the standard library makes of a body orjson refuses (NaN, a UTF-16 or BOM-prefixed body, a lone
+    surrogate, deep nesting): a strict parser must not turn away what the center has always read."""
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid("请求体不是 JSON / the body is not JSON") from None
+    except RecursionError:
+        raise Invalid("JSON 嵌套过深 / the JSON is nested too deeply") from None
 
 
 ROW_COLUMNS = (
@@ -252,7 +262,11 @@ ROW_COLUMNS = (
 """The columns of `entries`, in the order of the tuples `entry_row` gives: the entry's key first."""
 _REVISION = ROW_COLUMNS.index("revision")
 _RECEIVED_AT = ROW_COLUMNS.index("received_at")
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
+def _encode(document: dict[str, Any]) -> str:
+    """A checked entry's stored JSON: compact UTF-8 (orjson: four times the standard library's speed)."""
+    return orjson.dumps(document).decode()
 
 
 def db_time(moment: datetime) -> str:
@@ -443,7 +457,7 @@ def _rejected(item: Any, error: str) -> PushResult:
         echoed = ""
     return PushResult(
         entry_id=echoed,
-        revision=revision if isinstance(revision, int) and not isinstance(revision, bool) else 0,
+        revision=revision if type(revision) is int and 0 <= revision < 2**31 else 0,  # only one that can be
         status="rejected",
         error=error,
     )

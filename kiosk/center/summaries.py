@@ -65,40 +65,50 @@ def record(cursor: Any, postgresql: bool, arrived: Iterable[tuple[str, int]], to
             " last_received = excluded.last_received",
             (station_id, counts.get(station_id, 0), highest.get(station_id, 0), at),
         )
-        for first, last in _runs(sorted(seqs.get(station_id, ()))):
-            _merge(cursor, mark, station_id, first, last)
+        runs = _joined([(seq, seq) for seq in sorted(seqs.get(station_id, ()))])
+        if runs:
+            _merge(cursor, mark, station_id, runs)
 
 
-def _runs(ordered: list[int]) -> list[Range]:
+def _joined(ranges: list[Range]) -> list[Range]:
+    """Sorted ranges with those that overlap or touch joined: the maximal runs they cover."""
     runs: list[Range] = []
-    for seq in ordered:
-        if runs and seq == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], seq)
+    for first, last in ranges:
+        if runs and first <= runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], max(runs[-1][1], last))
         else:
-            runs.append((seq, seq))
+            runs.append((first, last))
     return runs
 
 
-def _merge(cursor: Any, mark: str, station_id: str, first: int, last: int) -> None:
-    """Merge [first, last] into the station's runs, joining every run it overlaps or touches."""
+def _merge(cursor: Any, mark: str, station_id: str, runs: list[Range]) -> None:
+    """Merge a batch's runs (sorted, apart) into the station's: a few statements per batch, whatever it holds.
+
+    The stored runs that can touch the batch's are those ending within its span, and at most one ending past
+    it (runs never overlap): both found through the primary key (station_id, last_seq).
+    """
+    low, high = runs[0][0] - 1, runs[-1][1] + 1
     cursor.execute(
         f"SELECT first_seq, last_seq FROM seq_runs WHERE station_id = {mark} AND last_seq >= {mark}"
-        f" AND first_seq <= {mark}",
-        (station_id, first - 1, last + 1),
+        f" AND last_seq <= {mark}",
+        (station_id, low, high),
     )
-    joined = cursor.fetchall()
-    if joined:
-        first = min(first, *(run[0] for run in joined))
-        last = max(last, *(run[1] for run in joined))
-        ends = [run[1] for run in joined]
-        cursor.execute(
-            f"DELETE FROM seq_runs WHERE station_id = {mark} AND last_seq IN ({', '.join([mark] * len(ends))})",
-            (station_id, *ends),
-        )
+    stored = [(first, last) for first, last in cursor.fetchall()]
     cursor.execute(
-        f"INSERT INTO seq_runs (station_id, last_seq, first_seq) VALUES ({mark}, {mark}, {mark})",
-        (station_id, last, first),
+        f"SELECT first_seq, last_seq FROM seq_runs WHERE station_id = {mark} AND last_seq > {mark}"
+        " ORDER BY last_seq LIMIT 1",
+        (station_id, high),
     )
+    stored += [(first, last) for first, last in cursor.fetchall() if first <= high]
+    before = set(stored)
+    after = set(_joined(sorted(stored + runs)))
+    gone = [(station_id, last) for _, last in before - after]
+    if gone:
+        cursor.executemany(f"DELETE FROM seq_runs WHERE station_id = {mark} AND last_seq = {mark}", gone)
+    made = [(station_id, last, first) for first, last in sorted(after - before)]
+    if made:
+        insert = f"INSERT INTO seq_runs (station_id, last_seq, first_seq) VALUES ({mark}, {mark}, {mark})"
+        cursor.executemany(insert, made)
 
 
 def read(conn: Connection) -> dict[str, StationSummary]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import ssl
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -295,8 +295,9 @@ class Syncer:
                 acked += self.store.mark_acked(confirmed, self.clock().isoformat())
                 confirmed = []
             held = {*rejected, *(_key(d) for d in (in_flight[0] if in_flight else ()))}
-            batch = self.store.unsynced_documents(self.batch_size, skip=held)
-            body = _encode(batch) if batch else b""
+            texts = self.store.unsynced_json(self.batch_size, skip=held)
+            batch = [doc for doc, _ in texts]
+            body = _body(text for _, text in texts)
             if in_flight is not None:
                 sent, reply = in_flight
                 in_flight = None
@@ -535,9 +536,10 @@ def _person(item: Any) -> Person:
     return item
 
 
-def _encode(batch: Sequence[dict[str, Any]]) -> bytes:
-    """A push body: compact JSON, encoded here so that the next batch is ready while the center commits one."""
-    return json.dumps({"entries": batch}, separators=(",", ":")).encode()
+def _body(texts: Iterable[bytes]) -> bytes:
+    """A push body `{"entries": [...]}` from the entries' JSON texts as the store holds them (not encoded again),
+    built here so that the next batch is ready while the center commits one."""
+    return b'{"entries":[' + b",".join(texts) + b"]}"
 
 
 def _tls_context(ca_file: str, config_path: Path | None) -> ssl.SSLContext | bool:

@@ -21,6 +21,7 @@ pytest.importorskip("sqlalchemy")
 from sqlalchemy import DateTime, event  # noqa: E402
 from sqlalchemy.dialects import sqlite  # noqa: E402
 
+from kiosk.center.api import receive_entries  # noqa: E402
 from kiosk.center.auth import add_station  # noqa: E402
 from kiosk.center.checks import DATE_PATTERN, MOMENT_PATTERN, check_moment  # noqa: E402
 from kiosk.center.db import Database, entries  # noqa: E402
@@ -215,6 +216,22 @@ def test_a_body_of_the_wrong_shape_is_refused_whole(body: bytes, problem: str) -
 def test_a_body_gives_its_entries_unchecked() -> None:
     assert read_batch(b'{"entries": [{}, {"seq": 1}], "other": 1}') == [{}, {"seq": 1}]
     assert read_batch(json.dumps({"entries": [{}] * 5000}).encode()) == [{}] * 5000
+
+
+def test_a_body_only_the_standard_parser_reads_is_answered_entry_by_entry(
+    tmp_path: Path, make_entry: Callable[..., Entry]
+) -> None:
+    """NaN and integers past 64 bits are not strict JSON: the entries holding them are refused, the others
+    stored, and the reply is still JSON (it echoes no revision that cannot be one)."""
+    good, nan, huge = (make_entry(seq=seq).to_dict() for seq in (1, 2, 3))
+    body = json.dumps({"entries": [good, nan | {"monotonic": float("nan")}, huge | {"revision": 10**30}]}).encode()
+    db = Database(f"sqlite:///{tmp_path / 'center.db'}")
+
+    reply = json.loads(receive_entries(Receiver(db), "test-01", body))["results"]
+
+    assert [(r["status"], r["revision"]) for r in reply] == [("stored", 0), ("rejected", 0), ("rejected", 0)]
+    assert reply[1]["error"].startswith("monotonic:") and reply[2]["error"].startswith("revision:")
+    db.close()
 
 
 def test_rows_hold_every_column_and_times_in_the_form_sqlalchemy_stores() -> None:
