@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 
 def encode(record: dict[str, Any]) -> bytes:
     body = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
@@ -82,9 +84,9 @@ def parse(data: bytes) -> Lines:
         parsed = [
             record
             for start in range(0, len(bodies), PARSE_BLOCK)
-            for record in json.loads(b"[" + b",".join(bodies[start : start + PARSE_BLOCK]) + b"]")
+            for record in orjson.loads(b"[" + b",".join(bodies[start : start + PARSE_BLOCK]) + b"]")
         ]
-    except (ValueError, UnicodeDecodeError):
+    except orjson.JSONDecodeError:
         parsed = []
     if len(parsed) != len(bodies):
         return _parse_each(data)  # a line with a good checksum that is not one JSON value: find it line by line
