@@ -265,8 +265,9 @@ class EntryStore:
             if len(chosen) < limit:
                 normal = self._unsynced_normal.first(limit - len(chosen) + len(skip))
                 chosen += [p for p in normal if (p[0], p[1][2]) not in skip][: limit - len(chosen)]
-            journal = {eid: self._journal_entries[eid].to_dict() for eid, _ in chosen if eid in self._journal_entries}
-        found = {eid: (doc, _json(doc)) for eid, doc in journal.items()}
+            journal = {eid: self._journal_entries[eid] for eid, _ in chosen if eid in self._journal_entries}
+        # Encoded outside the lock (entries are immutable): a scan recording meanwhile does not wait for it.
+        found = {eid: (doc, _json(doc)) for eid, doc in ((eid, entry.to_dict()) for eid, entry in journal.items())}
         by_chunk: dict[str, list[tuple[str, int]]] = {}
         for eid, (seq, name, _, _) in chosen:
             if eid not in found:
