@@ -94,7 +94,7 @@ class KioskApp(App[int], inherit_bindings=False):
             self, self.intake, super().on_event, self.status.today_counts, self._refresh_sync, config.ui.verdict_seconds
         )
         self.extra_keys = tuple(extra_keys)
-        self.collector = Collector()
+        self.collector = Collector(clock.monotonic)
         for index, extra in enumerate(self.extra_keys):
             self.bind(extra.key, f"extra_key({index})", description=extra.label, key_display=extra.key.upper())
 

@@ -7,13 +7,16 @@ waits. So, in the station's process:
   few ms each), and the GIL handed between threads every 1 ms instead of 5;
 - `Collector.freeze_if_new`: the roster and the store's indexes, once loaded or replaced by sync, are frozen out
   of every collection's reach (they hold no cycles: a replaced roster is still freed by reference counting);
-- `Collector.collect_if_quiet`: the full collection, run when the gate has been quiet for a moment.
+- `Collector.collect_if_quiet`: the full collection, run when the gate has been quiet for a moment (and at least
+  every few minutes at a gate that is never quiet).
 """
 
 from __future__ import annotations
 
 import gc
 import sys
+import time
+from collections.abc import Callable
 
 GIL_SWITCH_SECONDS = 0.001
 """How long a thread may hold the GIL while another waits for it (Python's default: 0.005). A scan gives the GIL
@@ -25,6 +28,9 @@ QUIET_SECONDS = 3.0
 """No entry recorded for this long: a full collection will not delay anyone's verdict."""
 COLLECT_EVERY = 20.0
 """Seconds between the app's checks whether the gate is quiet enough for a full collection."""
+LONGEST_WAIT = 300.0
+"""Seconds after which a full collection runs even at a busy gate: a queue that never pauses does not let the
+garbage of cycles (closed screens, Textual's messages) pile up all morning."""
 
 
 def tune_for_the_gate() -> None:
@@ -37,9 +43,11 @@ def tune_for_the_gate() -> None:
 class Collector:
     """When to freeze what is loaded and when to collect; the app tells it what happened."""
 
-    def __init__(self) -> None:
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.frozen_version: str | None = None
         """The roster version frozen last (None: nothing frozen yet)."""
+        self.monotonic = monotonic
+        self.collected_at = monotonic()
 
     def freeze_if_new(self, roster_version: str, covered: bool) -> bool:
         """Freeze everything alive now if the roster was loaded or changed since the last freeze; not while a
@@ -51,8 +59,11 @@ class Collector:
         return True
 
     def collect_if_quiet(self, quiet_for: float) -> bool:
-        """A full collection, if no entry was recorded for `quiet_for` >= QUIET_SECONDS."""
-        if quiet_for < QUIET_SECONDS:
+        """A full collection, if no entry was recorded for `quiet_for` >= QUIET_SECONDS, or none ran for
+        LONGEST_WAIT seconds."""
+        now = self.monotonic()
+        if quiet_for < QUIET_SECONDS and now - self.collected_at < LONGEST_WAIT:
             return False
         gc.collect()
+        self.collected_at = now
         return True

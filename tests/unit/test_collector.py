@@ -8,7 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from kiosk.station.collector import FULL_COLLECTIONS_NEVER, QUIET_SECONDS, Collector, tune_for_the_gate
+from kiosk.station.collector import (
+    FULL_COLLECTIONS_NEVER,
+    LONGEST_WAIT,
+    QUIET_SECONDS,
+    Collector,
+    tune_for_the_gate,
+)
 
 
 @pytest.fixture
@@ -48,12 +54,18 @@ def test_tuned_the_oldest_generation_is_collected_only_when_asked(interpreter: N
     assert cycles_alive() == 0
 
 
-def test_a_busy_gate_is_not_collected(interpreter: None) -> None:
+def test_a_busy_gate_is_collected_only_after_the_longest_wait(interpreter: None) -> None:
     gc.collect()
+    now = [100.0]
+    collector = Collector(lambda: now[0])
     Cycle()
-    assert not Collector().collect_if_quiet(QUIET_SECONDS - 0.5)
+    now[0] += LONGEST_WAIT - 1
+    assert not collector.collect_if_quiet(QUIET_SECONDS - 0.5)
     assert cycles_alive() == 1
-    gc.collect()
+    now[0] += 1
+    assert collector.collect_if_quiet(QUIET_SECONDS - 0.5)
+    assert cycles_alive() == 0
+    assert not collector.collect_if_quiet(0.0)
 
 
 def test_freezes_once_per_roster_and_never_over_a_staff_screen(interpreter: None) -> None:
