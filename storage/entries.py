@@ -146,9 +146,11 @@ class EntryStore:
             if not items:
                 return 0
             record = {"op": "ack", "at": at, "items": items}
-            self._journal.append([record])
+            self._journal.append([record], durable=False)
             self._apply(record)
-            return len(items)
+            sync = self._journal.deferred_sync()
+        sync()  # after letting go of the lock: a scan recording meanwhile does not wait for this fdatasync
+        return len(items)
 
     def audit(self, kind: str, detail: str, at: str) -> None:
         """Durably record an audit event (a rejected scan, a refused login)."""

@@ -8,6 +8,7 @@ next generation (by rename), which is how other processes notice that it was fol
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -169,8 +170,8 @@ class Journal:
         self.offset += found.good_end
         return found.records
 
-    def append(self, records: list[dict[str, Any]]) -> None:
-        """Write and fdatasync records; on failure leave the file as it was."""
+    def append(self, records: list[dict[str, Any]], durable: bool = True) -> None:
+        """Write and (if `durable`; else `sync` later) fdatasync records; on failure leave the file as it was."""
         payload = b"".join(encode(r) for r in records)
         size = os.fstat(self.fd).st_size
         if size > self.offset and b"\n" not in os.pread(self.fd, size - self.offset, self.offset):
@@ -181,13 +182,27 @@ class Journal:
             written = 0
             while written < len(payload):
                 written += os.write(self.fd, payload[written:])
-            os.fdatasync(self.fd)
+            if durable:
+                os.fdatasync(self.fd)
         except OSError as exc:
             os.ftruncate(self.fd, self.offset)
             if exc.errno in NO_ROOM:
                 raise StoreFullError(self.path) from exc
             raise
         self.offset += len(payload)
+
+    def deferred_sync(self) -> Callable[[], None]:
+        """A call that fdatasyncs what was appended so far, to be made after letting go of the store's lock. It
+        holds its own descriptor: were the journal replaced meanwhile, the old file is synced, harmlessly."""
+        fd = os.dup(self.fd)
+
+        def sync() -> None:
+            try:
+                os.fdatasync(fd)
+            finally:
+                os.close(fd)
+
+        return sync
 
     def reset(self, last_seq: int, keep_from: int | None = None) -> None:
         """Replace the journal by one of the next generation holding only the records from offset `keep_from`
