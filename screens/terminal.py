@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import codecs
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from textual import events
 from textual._xterm_parser import XTermParser
 from textual.await_complete import AwaitComplete
 from textual.message import Message
+from textual.messages import InBandWindowResize
 from textual.screen import Screen
 
 
@@ -27,19 +29,29 @@ def _replacing_decoder(encoding: str) -> Callable[..., codecs.IncrementalDecoder
 
 
 class TolerantXTermParser(XTermParser):
-    """Textual's terminal parser, which survives any input: what it cannot parse is dropped."""
+    """Textual's terminal parser, which survives any input: what it cannot parse is dropped, and so are the
+    terminal's size reports (`CSI 48;rows;cols;…t`) and its answer to whether it sends them (`CSI ?2048;…$y`).
+    Any bytes on the input can forge those: a 1×1 or 9999×9999 "size" stopped the gate being drawn. Without the
+    answer Textual never asks for the reports and takes the size from the kernel on every SIGWINCH."""
 
     def feed(self, data: str) -> Iterable[Message]:
         try:
-            yield from super().feed(data)
+            yield from self._trusted(super().feed(data))
         except Exception:  # noqa: BLE001 - any failure inside Textual's parser would end the input thread
             self._start_afresh()
 
     def tick(self) -> Iterable[Message]:
         try:
-            yield from super().tick()
+            yield from self._trusted(super().tick())
         except Exception:  # noqa: BLE001 - as in feed
             self._start_afresh()
+
+    def _trusted(self, messages: Iterable[Message]) -> Iterator[Message]:
+        for message in messages:
+            if isinstance(message, events.Resize):
+                self.mouse_pixels = False  # the parser took a size report as a sign of pixel mouse coordinates
+            elif not isinstance(message, InBandWindowResize):
+                yield message
 
     def _start_afresh(self) -> None:
         """The parse generator died with the exception: a new one, in the ground state."""

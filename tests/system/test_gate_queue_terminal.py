@@ -192,6 +192,9 @@ ESCAPES = [
     b"\x9b",
     b"\x1b[999999999A",
     b"\r\x1b\x1b",  # Enter and Escape at once: a dialog dismissed twice once popped the gate (a blank screen)
+    b"\x1b[48;1;1;0;0t",  # forged size reports, and a forged "I send size reports": the gate was drawn at 1x1
+    b"\x1b[48;9999;9999;0;0t",
+    b"\x1b[?2048;2$y",
 ]
 BROKEN_UTF8 = [
     b"\xff",
