@@ -4,14 +4,10 @@ sequences, control characters), still running, scanning and drawing the verdict 
 
 from __future__ import annotations
 
-import fcntl
 import os
 import random
 import re
-import struct
-import subprocess
 import sys
-import termios
 import threading
 import time
 import tty
@@ -19,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ptykiosk import PtyKiosk
 from servers import require_tool
 from tmux_terminal import Terminal
 
@@ -228,81 +225,33 @@ def test_kiosk_run_survives_random_bytes_from_its_terminal(tmp_path: Path, scann
     print(f"fuzz seed {seed} for {FUZZ_SECONDS:.0f} s (KIOSK_FUZZ_SEED, KIOSK_FUZZ_SECONDS)")
     rng = random.Random(seed)
     master_serial, port = scanner_pty
-    config = write_config(tmp_path, port)
-    term_master, term_slave = os.openpty()
-    fcntl.ioctl(term_slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_ALLOW_SIGNALS"} | {"TERM": "xterm-256color"}
-    process = subprocess.Popen(
-        [str(KIOSK), "run", "--config", str(config)],
-        stdin=term_slave,
-        stdout=term_slave,
-        stderr=term_slave,
-        env=env,
-        start_new_session=True,
-    )
-    os.close(term_slave)
-    output = bytearray()
-    lock = threading.Lock()
-
-    def drain() -> None:
-        while True:
-            try:
-                chunk = os.read(term_master, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            with lock:
-                output.extend(chunk)
-
-    threading.Thread(target=drain, daemon=True).start()
-
-    def shown_since(start: int, text: str) -> bool:
-        with lock:
-            return text.encode() in bytes(output[start:])
-
-    def wait_shown(start: int, text: str, what: str) -> None:
-        deadline = time.monotonic() + WAIT
-        while not shown_since(start, text):
-            assert process.poll() is None, f"kiosk run ended ({process.returncode}) waiting for {what}"
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what} never appeared")
-            time.sleep(0.05)
-
+    kiosk = PtyKiosk(write_config(tmp_path, port))
     try:
-        wait_shown(0, "读卡器已连接", "the gate with its reader connected")
+        kiosk.wait_drawn("读卡器已连接", "the gate with its reader connected")
         end = time.monotonic() + FUZZ_SECONDS
         sent = 0
         while time.monotonic() < end:
             chunk = fuzz_chunk(rng)
-            os.write(term_master, chunk)
+            kiosk.type(chunk)
             sent += len(chunk)
             time.sleep(rng.choice((0.0, 0.001, 0.01, 0.05)))
-            if process.poll() is not None:
-                with lock:
-                    tail = bytes(output[-20000:]).decode(errors="replace")
-                raise AssertionError(f"kiosk run ended ({process.returncode}) after {sent} fuzzed bytes:\n{tail}")
-        os.write(term_master, b"\x1b[201~\x1b\x1b")  # end a paste the fuzz may have begun
-        with lock:
-            after_fuzz = len(output)
+            if not kiosk.running:
+                tail = kiosk.drawn[-20000:].decode(errors="replace")
+                raise AssertionError(f"kiosk run ended ({kiosk.process.returncode}) after {sent} fuzzed bytes:\n{tail}")
+        kiosk.type(b"\x1b[201~\x1b\x1b")  # end a paste the fuzz may have begun
+        after_fuzz = len(kiosk.drawn)
         os.write(master_serial, QUEUE[0].person_id.encode() + b"\r")
         # Still scanning: the serial scan reaches the journal on disk (the app may still be working through a
         # backlog of fuzzed keys on a loaded machine, so the wait is long; it ends as soon as the line is there).
         journal = tmp_path / "data" / "journal.jsonl"
         deadline = time.monotonic() + 4 * WAIT
         while QUEUE[0].person_id.encode() not in journal.read_bytes():
-            assert process.poll() is None, f"kiosk run ended ({process.returncode}) after the fuzz"
+            assert kiosk.running, f"kiosk run ended ({kiosk.process.returncode}) after the fuzz"
             assert time.monotonic() < deadline, "the serial scan after the fuzz was never recorded"
             time.sleep(0.05)
         # Still drawing: the verdict reaches the terminal (a blank screen that records scans is no gate).
-        wait_shown(after_fuzz, mask_id(QUEUE[0].person_id), "the verdict of the serial scan after the fuzz")
-        assert process.poll() is None
+        kiosk.wait_drawn(mask_id(QUEUE[0].person_id), "the verdict of the serial scan after the fuzz", after_fuzz)
+        assert kiosk.running
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=WAIT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        os.close(term_master)
+        kiosk.stop()
     assert QUEUE[0].person_id in {e.person_id for e in stored(tmp_path)}
