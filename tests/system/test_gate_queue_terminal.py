@@ -170,7 +170,7 @@ def test_kiosk_run_in_tmux_with_a_queue_and_the_officer_at_work(tmp_path: Path, 
 
 # -- fuzz: every byte is survived --------------------------------------------------------------------------------
 
-FUZZ_SECONDS = float(os.environ.get("KIOSK_FUZZ_SECONDS", "30"))
+FUZZ_SECONDS = float(os.environ.get("KIOSK_FUZZ_SECONDS", "60"))
 ESCAPES = [
     b"\x1b",
     b"\x1b[",
