@@ -269,7 +269,7 @@ class EntryStore:
                 chosen += [p for p in normal if (p[0], p[1][2]) not in skip][: limit - len(chosen)]
             journal = {eid: self._journal_entries[eid] for eid, _ in chosen if eid in self._journal_entries}
         # Encoded outside the lock (entries are immutable): a scan recording meanwhile does not wait for it.
-        found = {eid: (doc, _json(doc)) for eid, doc in ((eid, entry.to_dict()) for eid, entry in journal.items())}
+        found = {eid: (doc, records.json_of(doc)) for eid, doc in ((eid, e.to_dict()) for eid, e in journal.items())}
         by_chunk: dict[str, list[tuple[str, int]]] = {}
         for eid, (seq, name, _, _) in chosen:
             if eid not in found:
@@ -281,8 +281,9 @@ class EntryStore:
                 if doc is None or doc["entry_id"] != eid:
                     continue
                 stored = chunk.lines.get(seq)
-                # A line is "CRC32 JSON\n" (storage/records.py); the document is the line's while it is the same object.
-                found[eid] = (doc, stored[1][9:-1] if stored is not None and stored[0] is doc else _json(doc))
+                # The document is its line's while it is the same object (not merged with an acknowledgement).
+                text = records.body_of(stored[1]) if stored is not None and stored[0] is doc else records.json_of(doc)
+                found[eid] = (doc, text)
         priority = {str(v) for v in _PRIORITY}
         batch = [found[eid] for eid, _ in chosen if eid in found]
         batch.sort(key=lambda item: (item[0]["verdict"] not in priority, item[0]["seq"]))
@@ -823,11 +824,6 @@ class EntryStore:
     def _write_meta(self) -> None:
         meta = {"op": "meta", "chunks": self._chunks, "last_seq": self._last_seq}
         write_atomic(self._meta_path, records.encode(meta))
-
-
-def _json(doc: dict[str, Any]) -> bytes:
-    """A document as compact JSON, as records.encode writes it."""
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _chunk_info(chunk: Chunk) -> dict[str, int]:

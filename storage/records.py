@@ -16,15 +16,25 @@ import orjson
 
 
 def encode(record: dict[str, Any]) -> bytes:
-    body = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+    body = json_of(record)
     return b"%08x %s\n" % (zlib.crc32(body), body)
+
+
+def json_of(record: dict[str, Any]) -> bytes:
+    """A record's compact JSON: the body of its line."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def body_of(line: bytes) -> bytes:
+    """The JSON of a checked line as `encode` wrote it (its checksum and newline taken off)."""
+    return line[9:-1]
 
 
 def decode(line: bytes) -> dict[str, Any] | None:
     """The record on one complete line (ending in a newline), or None when the line is damaged."""
     if len(line) < 10 or line[8:9] != b" " or not line.endswith(b"\n"):
         return None
-    body = line[9:-1]
+    body = body_of(line)
     if line[:8] != b"%08x" % zlib.crc32(body):  # exactly as written: "F" for "f" is a changed byte too
         return None
     try:
