@@ -97,8 +97,6 @@ class GateScreen(Screen[None], inherit_bindings=False):
         self._wedge = KeyboardWedge(max_length=station.config.scanner.max_line)
         self._composed = False
         self._statics: dict[str, Static] = {}
-        self._shown: dict[str, str] = {}
-        """What each Static shows (`_put`)."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -257,11 +255,10 @@ class GateScreen(Screen[None], inherit_bindings=False):
         widget = self._statics.get(name)
         if widget is None:
             widget = self._statics[name] = self.query_one(f"#{name}", Static)
-        shown = self._shown.get(name)
+        shown = str(widget.content)
         if shown != text:
-            self._shown[name] = text
-            lines = shown is None or text.count("\n") != shown.count("\n")
-            widget.update(text, layout=lines or (not sized and cell_len(text) != cell_len(shown or "")))
+            lines = text.count("\n") != shown.count("\n")
+            widget.update(text, layout=lines or (not sized and cell_len(text) != cell_len(shown)))
         return widget
 
     def _draw_status(self) -> None:
