@@ -255,6 +255,16 @@ def start_kiosk(config: Path, screen_slave: int, timer_only: bool = False) -> su
     )
 
 
+def station_of(center: Center, work: Path, data: Path) -> tuple[Path, int, int]:
+    """A station of `center` keeping `data`, its scanner a pty: its config, and the scanner pty (master, slave)."""
+    token = work / f"{data.name}.token"
+    token.write_text(center.add_station(STATION))
+    token.chmod(0o600)
+    scanner_master, scanner_slave = os.openpty()
+    tty.setraw(scanner_master)
+    return write_config(work, data, os.ttyname(scanner_slave), center.url), scanner_master, scanner_slave
+
+
 def put_roster(center: Center, people: list[dict[str, object]], replace: bool) -> None:
     """The roster to the center in parts of 10,000 people (a request body may hold 4 MB); `replace`: exactly these."""
     for start in range(0, len(people), 10_000):
@@ -292,12 +302,7 @@ def scenario_terminal(work: Path, scans: int, total: int, timer_only: bool) -> d
     rand = random.Random(15)
     with run_center(f"sqlite:///{center_dir / 'center.db'}", center_dir) as center:
         put_roster(center, people, replace=True)
-        token = work / f"{name}.token"
-        token.write_text(center.add_station(STATION))
-        token.chmod(0o600)
-        scanner_master, scanner_slave = os.openpty()
-        tty.setraw(scanner_master)
-        config = write_config(work, data, os.ttyname(scanner_slave), center.url)
+        config, scanner_master, scanner_slave = station_of(center, work, data)
         screen_master, screen_slave = open_screen()
         roster_before = roster_stamp(data)
         started = time.perf_counter()

@@ -24,7 +24,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tty
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,6 @@ from servers import run_center  # noqa: E402
 from bench.gate import (  # noqa: E402
     COLUMNS,
     LINES,
-    STATION,
     TOTAL,
     Screen,
     open_screen,
@@ -45,8 +43,8 @@ from bench.gate import (  # noqa: E402
     proc_kb,
     put_roster,
     roster_stamp,
+    station_of,
     wait_for_roster,
-    write_config,
 )
 from storage.files import AtomicJSONStorage  # noqa: E402
 
@@ -144,12 +142,7 @@ def run_once(work: Path, total: int, tree: Path, trace: bool, changed: bool) -> 
     with run_center(f"sqlite:///{center_dir / 'center.db'}", center_dir) as center:
         put_roster(center, people, replace=True)
         del people
-        token = work / "memory.token"
-        token.write_text(center.add_station(STATION))
-        token.chmod(0o600)
-        scanner_master, scanner_slave = os.openpty()
-        tty.setraw(scanner_master)
-        config = write_config(work, data, os.ttyname(scanner_slave), center.url)
+        config, scanner_master, scanner_slave = station_of(center, work, data)
         screen_master, screen_slave = open_screen()
         before = roster_stamp(data)
         process = start_probed(config, screen_slave, log, tree, trace)
