@@ -9,7 +9,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from kiosk.domain.i18n import Language, t
-from kiosk.station.station import LoginError, PinWait, Shift, Station
+from kiosk.station.shift import Shift
+from kiosk.station.station import LoginError, PinWait, Station
 
 _DIALOG_BINDINGS: list[BindingType] = [
     Binding("escape", "cancel", show=False),

@@ -15,14 +15,16 @@ from kiosk.domain.i18n import Language, both, t
 from kiosk.domain.models import Entry, Verdict
 from kiosk.domain.privacy import mask_id, mask_name
 from kiosk.station.handover import export_handover
-from kiosk.station.station import Handover, LoginError, Station
+from kiosk.station.shift import Handover
+from kiosk.station.station import LoginError, Station
 
 LISTED = 50
 """People listed per section at most; the export has them all."""
 
 
 class HandoverScreen(Screen[Handover | None]):
-    """Shows `station.handover()`; dismisses with the closed shift's handover, or None when left open."""
+    """Shows `station.handover()` (counted as the shift goes: nothing to load); dismisses with the closed shift's
+    handover, or None when left open."""
 
     CSS_PATH = "handover.tcss"
     BINDINGS = [Binding("escape", "close", show=False)]
@@ -49,24 +51,27 @@ class HandoverScreen(Screen[Handover | None]):
             yield Button(t("handover.close_shift", lang), id="close-shift", variant="warning")
             yield Button(t("officer.close", lang), id="close")
 
-    def on_mount(self) -> None:
-        if self.station.shift is None:
-            self.query_one("#summary", Static).update(both("handover.no_shift"))
-            self.query_one("#export", Button).disabled = True
-            self.query_one("#close-shift", Button).disabled = True
-            return
-        self.query_one("#summary", Static).update(t("handover.loading", self.language))
-        self.load()
-
-    @work(thread=True, exclusive=True, group="handover", exit_on_error=False)
-    def load(self) -> None:
-        """The shift's entries are read off the UI thread (a busy shift is tens of thousands)."""
-        summary = self.station.handover()
-        self.app.call_from_thread(self._loaded, summary)
-
-    def _loaded(self, summary: Handover) -> None:
-        if self.is_attached:
+    def on_screen_resume(self) -> None:
+        """Each time the screen is shown (it may be kept and shown again): the summary as of now."""
+        self._put("status", "").set_classes("")
+        try:
+            summary = self.station.handover()
+        except LoginError:
+            summary = None
+            self._put("summary", both("handover.no_shift"))
+            self._put("flagged", "")
+            self._put("open", "")
+        self.query_one("#export", Button).disabled = summary is None
+        self.query_one("#close-shift", Button).disabled = summary is None
+        if summary is not None:
             self.show(summary)
+
+    def _put(self, name: str, text: str) -> Static:
+        """`text` in the Static `#name`, left alone when it is shown already (its drawn lines are kept)."""
+        widget = self.query_one(f"#{name}", Static)
+        if str(widget.content) != text:
+            widget.update(text)
+        return widget
 
     def show(self, summary: Handover) -> None:
         lang = self.language
@@ -81,12 +86,12 @@ class HandoverScreen(Screen[Handover | None]):
                 now=f"{summary.closed_at:%H:%M}",
             ),
             "   ".join(f"{t(f'officer.verdict.{v}', lang)} {summary.counts[v]}" for v in Verdict)
-            + f"   {t('stats.total', lang)} {len(summary.documents)}",
+            + f"   {t('stats.total', lang)} {summary.total}",
             f"{t('stats.entered', lang)} {summary.entered}   {t('stats.left', lang)} {summary.left}",
         ]
-        self.query_one("#summary", Static).update("\n".join(lines))
-        self.query_one("#flagged", Static).update(self._listing(summary.flagged))
-        self.query_one("#open", Static).update(self._listing(summary.open_exceptions))
+        self._put("summary", "\n".join(lines))
+        self._put("flagged", self._listing(summary.flagged))
+        self._put("open", self._listing(summary.open_exceptions))
 
     def _listing(self, entries: list[Entry]) -> str:
         if not entries:
@@ -120,24 +125,31 @@ class HandoverScreen(Screen[Handover | None]):
             case _:
                 self.action_close()
 
-    @work(thread=True, exclusive=True, group="handover", exit_on_error=False)
     def export(self) -> None:
-        """Written off the UI thread; the summary shown is refreshed with what was written."""
+        """The summary as of now is shown and its shift's entries written to a file, off the UI thread."""
         try:
             summary = self.station.handover()
-            path = export_handover(summary, self.export_dir, self.language)
-        except (OSError, LoginError) as exc:
+        except LoginError as exc:
+            self._export_failed(exc)
+            return
+        self.show(summary)
+        self._write(summary)
+
+    @work(thread=True, exclusive=True, group="handover", exit_on_error=False)
+    def _write(self, summary: Handover) -> None:
+        try:
+            path = export_handover(self.station, summary, self.export_dir, self.language)
+        except OSError as exc:
             self.app.call_from_thread(self._export_failed, exc)
             return
-        self.app.call_from_thread(self._exported, summary, path)
+        self.app.call_from_thread(self._exported, path)
 
     def _export_failed(self, error: Exception) -> None:
         status = self.query_one("#status", Static)
         status.update(both("handover.export_failed", error=error))
         status.set_classes("-error")
 
-    def _exported(self, summary: Handover, path: Path) -> None:
-        self.show(summary)
+    def _exported(self, path: Path) -> None:
         status = self.query_one("#status", Static)
         status.update(t("handover.exported", self.language, path=path))
         status.set_classes("")

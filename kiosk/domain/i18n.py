@@ -218,7 +218,6 @@ CATALOG: dict[str, tuple[str, str]] = {
     "visitor.missing": ("缺少:{fields},将被禁止通行", "Missing: {fields}; the visitor will be denied"),
     "visitor.bad_phone": ("手机号应为 7 至 15 位数字", "The phone number must be 7 to 15 digits"),
     "visitor.bad_id": ("证件号码只能包含字母和数字(4 至 20 位)", "The ID number must be 4 to 20 letters or digits"),
-    "handover.loading": ("正在汇总本班记录…", "Summing up the shift…"),
     "log.title": ("今日通行记录 {day}", "Today's entries {day}"),
     "log.search": ("按学工号或姓名搜索", "Search by ID or name"),
     "log.all_verdicts": ("全部结果", "All verdicts"),

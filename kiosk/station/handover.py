@@ -7,7 +7,8 @@ from pathlib import Path
 
 from kiosk.domain.i18n import Language
 from kiosk.station.export import write_documents
-from kiosk.station.station import Handover
+from kiosk.station.shift import Handover
+from kiosk.station.station import Station
 
 
 def handover_path(handover: Handover, directory: Path) -> Path:
@@ -17,9 +18,9 @@ def handover_path(handover: Handover, directory: Path) -> Path:
     return directory / f"{at:%Y-%m-%d}-{staff}-{at:%H%M%S}.csv"
 
 
-def export_handover(handover: Handover, directory: Path, language: Language = "zh") -> Path:
-    """Write the shift's entries (unmasked, 0600) and return where."""
+def export_handover(station: Station, handover: Handover, directory: Path, language: Language = "zh") -> Path:
+    """Write the shift's entries as stored up to the handover (unmasked, 0600) and return where."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = handover_path(handover, directory)
-    write_documents(handover.documents, path, "csv", language)
+    write_documents(station.shift_documents(handover.shift, handover.closed_at), path, "csv", language)
     return path

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from kiosk.domain.cards import card_from_reader
 from kiosk.domain.clock import Clock, iso
 from kiosk.domain.config import Config, DutyStaff
-from kiosk.domain.models import Direction, Entry, Method, Person, Reading, Reason, Role, Verdict, Visitor, new_entry_id
+from kiosk.domain.models import Direction, Entry, Method, Person, Reading, Role, Visitor, new_entry_id
 from kiosk.domain.pins import PinGuard, verify_pin
 from kiosk.domain.rules import RULES_VERSION, Decision, Scan, decide, is_duplicate
 from kiosk.domain.typed import normalise
+from kiosk.station.shift import Handover, Shift, ShiftTally
 from storage.entries import EntryStore
 from storage.roster import RosterStore
 
@@ -26,8 +27,8 @@ READING_WINDOW = 120.0
 """Seconds after a scan during which a typed temperature belongs to that person rather than the next."""
 KEPT = 512
 """Recent entries kept by id: a reading names its entry, a repeat scan shows the earlier verdict."""
-HANDOVER_LOOKBACK = timedelta(hours=24)
-"""How far before the shift an entry amended during it may have been captured."""
+SHIFT_LOOKBACK = timedelta(hours=24)
+"""How far before the shift's opening its entries are looked for in the store (the clock may have been set back)."""
 
 
 @dataclass(frozen=True)
@@ -45,32 +46,6 @@ class Outcome:
     @property
     def needs_remeasure(self) -> bool:
         return self.decision is not None and self.decision.needs_remeasure
-
-
-@dataclass(frozen=True)
-class Shift:
-    staff_id: str
-    name: str
-    opened_at: datetime
-    first_seq: int
-    """Entries with this sequence number or higher belong to the shift."""
-
-
-@dataclass(frozen=True)
-class Handover:
-    """The summary handed to the next shift."""
-
-    shift: Shift
-    closed_at: datetime
-    counts: dict[Verdict, int]
-    entered: int
-    left: int
-    flagged: list[Entry] = field(default_factory=list)
-    """Denied and referred entries of the shift."""
-    open_exceptions: list[Entry] = field(default_factory=list)
-    """Fever readings still waiting for a re-measure."""
-    documents: list[dict[str, Any]] = field(default_factory=list)
-    """The shift's entries as the store keeps them (`Entry.to_dict()`), for the export; do not modify them."""
 
 
 class LoginError(Exception):
@@ -103,7 +78,8 @@ class Station:
         self.roster = roster
         self.clock = clock
         self.direction = Direction(config.station.direction)
-        self.shift: Shift | None = None
+        self.tally: ShiftTally | None = None
+        """The open duty shift's running summary; None while no shift is open."""
         self.online = False
         """Whether the last contact with the center succeeded; entries captured otherwise are marked offline."""
         self.last_entry: Entry | None = None
@@ -116,6 +92,10 @@ class Station:
         self._last_seen: dict[tuple[str, Direction], tuple[float, str]] = {}
         self._recent: OrderedDict[str, Entry] = OrderedDict()
         self._pending_reading: Reading | None = None
+
+    @property
+    def shift(self) -> Shift | None:
+        return self.tally.shift if self.tally else None
 
     @property
     def operator(self) -> str:
@@ -174,6 +154,8 @@ class Station:
             offline=last.offline or not self.online,
         )
         recorded = self._keep(self.store.record(amended))
+        if self.tally is not None:
+            self.tally.amended(last, recorded)
         self.recorded.set()
         if self.last_entry is not None and self.last_entry.entry_id == recorded.entry_id:
             self.last_entry = recorded
@@ -236,9 +218,10 @@ class Station:
             self.pin_guard.failed(self.clock.monotonic())
             raise LoginError("工号或 PIN 不正确 / wrong staff ID or PIN")
         self.pin_guard.succeeded()
-        self.shift = Shift(staff.staff_id, staff.name, self.clock.now(), self.store.last_seq + 1)
-        self.store.audit("shift_opened", f"staff_id={staff.staff_id}", iso(self.shift.opened_at))
-        return self.shift
+        shift = Shift(staff.staff_id, staff.name, self.clock.now(), self.store.last_seq + 1)
+        self.tally = ShiftTally(shift)
+        self.store.audit("shift_opened", f"staff_id={staff.staff_id}", iso(shift.opened_at))
+        return shift
 
     def check_pin(self, pin: str, action: str) -> bool:
         """Whether `pin` belongs to any duty officer (to leave the app or unmask data).
@@ -272,46 +255,20 @@ class Station:
 
     def handover(self) -> Handover:
         """The current shift's summary (the shift stays open)."""
-        if self.shift is None:
+        if self.tally is None:
             raise LoginError("没有进行中的班次 / no open shift")
-        closed_at = self.clock.now()
-        shift = self.shift
-        # Counted from the stored documents: Entry objects only for the few people listed. A busy day's 30k
-        # entries built as objects cost more than reading them, and the garbage collector's walks over them
-        # stalled the gate's thread for 100-400 ms.
-        documents, amended, flagged, fever = [], [], [], []
-        counts, directions = dict.fromkeys(Verdict, 0), dict.fromkeys(Direction, 0)
-        for doc in self.store.documents_between(shift.opened_at - HANDOVER_LOOKBACK, closed_at + timedelta(seconds=1)):
-            verdict = doc["verdict"]
-            if doc["seq"] < shift.first_seq:
-                # An entry scanned before the shift and referred by a reading taken during it is the shift's too.
-                if verdict != Verdict.ADMITTED and _read_during(doc, shift.opened_at):
-                    amended.append(Entry.from_dict(doc))
-                continue
-            documents.append(doc)
-            counts[Verdict(verdict)] += 1
-            if verdict == Verdict.ADMITTED:
-                directions[Direction(doc["direction"])] += 1
-                continue
-            entry = Entry.from_dict(doc)
-            flagged.append(entry)
-            if Reason.FEVER_REMEASURE in entry.reasons:
-                fever.append(entry)
-        return Handover(
-            shift=shift,
-            closed_at=closed_at,
-            counts=counts,
-            entered=directions[Direction.IN],
-            left=directions[Direction.OUT],
-            flagged=[*amended, *flagged],
-            open_exceptions=fever,
-            documents=documents,
-        )
+        return self.tally.summary(self.clock.now())
+
+    def shift_documents(self, shift: Shift, until: datetime) -> list[dict[str, Any]]:
+        """The shift's entries as the store keeps them (`Entry.to_dict()`), up to `until`, for the export."""
+        since = shift.opened_at - SHIFT_LOOKBACK
+        documents = self.store.documents_between(since, until + timedelta(seconds=1))
+        return [doc for doc in documents if doc["seq"] >= shift.first_seq]
 
     def close_shift(self) -> Handover:
         summary = self.handover()
         self.store.audit("shift_closed", f"staff_id={summary.shift.staff_id}", iso(summary.closed_at))
-        self.shift = None
+        self.tally = None
         return summary
 
     def _record_new(
@@ -345,6 +302,8 @@ class Station:
             visitor=visitor,
         )
         self.last_entry = self._keep(self.store.record(entry))
+        if self.tally is not None:
+            self.tally.recorded(self.last_entry)
         self.recorded.set()
         self._last_scan_at = self.clock.monotonic()
         return self.last_entry
@@ -381,14 +340,3 @@ class Station:
     def _forget_old_scans(self, now: float, window: float) -> None:
         if len(self._last_seen) > 4096:  # bounded memory over a long day
             self._last_seen = {k: seen for k, seen in self._last_seen.items() if now - seen[0] < window}
-
-
-def _read_during(doc: dict[str, Any], opened_at: datetime) -> bool:
-    """Whether a reading on the entry `doc` (stored form) was taken at or after `opened_at`."""
-    for reading in doc.get("readings") or ():
-        try:
-            if datetime.fromisoformat(reading["taken_at"]) >= opened_at:
-                return True
-        except (KeyError, TypeError, ValueError):
-            continue
-    return False

@@ -16,7 +16,8 @@ from kiosk.app import KioskApp
 from kiosk.domain.clock import FrozenClock
 from kiosk.domain.config import Config
 from kiosk.domain.models import Direction, Entry, Method, Person, Verdict
-from kiosk.station.station import Shift, Station
+from kiosk.station.shift import Shift
+from kiosk.station.station import Station
 from screens.duty import DutyLoginDialog, DutyMenuDialog, ExitDialog
 from screens.gate import GateScreen
 from storage.entries import EntryStore

@@ -48,7 +48,7 @@ async def test_the_log_and_the_handover_mask_every_person(
     station = make_station(config, people, clock)
     for minute, person in enumerate(people, start=1):
         clock.advance(60)
-        station.store.record(
+        stored = station.store.record(
             make_entry(
                 person.person_id,
                 name=person.name,
@@ -59,6 +59,8 @@ async def test_the_log_and_the_handover_mask_every_person(
                 reasons=(Reason.NO_RETURN_APPROVAL,) if minute % 2 else (Reason.ON_ROSTER,),
             )
         )
+        assert station.tally is not None
+        station.tally.recorded(stored)  # as Station does after storing an entry it made
     log = Host(lambda: EntryLogScreen(station, "zh"))
     async with log.run_test(size=SIZE) as pilot:
         await pilot.pause()

@@ -16,7 +16,8 @@ from textual.widgets import DataTable
 from kiosk.domain.clock import FrozenClock
 from kiosk.domain.config import Config
 from kiosk.domain.models import Direction, Entry, Person, Reason, Verdict
-from kiosk.station.station import Handover, Station
+from kiosk.station.shift import Handover
+from kiosk.station.station import Station
 from screens.handover import HandoverScreen
 from screens.log import PAGE, EntryLogScreen
 from screens.stats import StatsScreen
@@ -217,7 +218,7 @@ async def test_handover_closes_the_shift(eventful_shift: Station, tmp_path: Path
         assert not isinstance(app.screen, HandoverScreen)
     assert eventful_shift.shift is None
     [handover] = app.results
-    assert isinstance(handover, Handover) and len(handover.documents) == 4
+    assert isinstance(handover, Handover) and handover.total == 4
     assert [a["kind"] for a in eventful_shift.store.audit_of_day(TODAY)][-1] == "shift_closed"
     assert not (tmp_path / "handover").exists()
 
