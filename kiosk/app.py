@@ -21,7 +21,7 @@ from kiosk.domain.clock import Clock
 from kiosk.domain.config import Config
 from kiosk.domain.i18n import Language, t
 from kiosk.domain.models import DayCounts, Entry
-from kiosk.station.collector import COLLECT_EVERY, Collector
+from kiosk.station.collector import COLLECT_EVERY, QUIET_SECONDS, Collector
 from kiosk.station.gate_status import GateStatus, SyncView
 from kiosk.station.intake import Decided, ScanIntake
 from kiosk.station.scanner import ScannerStatus, SerialReader
@@ -123,13 +123,22 @@ class KioskApp(App[int], inherit_bindings=False):
     def _start_workers(self) -> None:
         """Everything that can wait for the first paint."""
         self.set_interval(FOLD_EVERY, self.fold_journal)
-        self.set_interval(COLLECT_EVERY, lambda: self.collector.collect_if_quiet(self.station.quiet_for()))
+        self.set_interval(COLLECT_EVERY, self._while_quiet)
         if self.gate.roster_loading:
             self.load_roster()
         else:
             self.load_today()
         if self.sync_configured:
             self.push_entries()
+
+    def _while_quiet(self) -> None:
+        """The UI thread's work that would delay a scan waits for a quiet gate: the kept staff screens built, and
+        the garbage collector's full collection (which also runs, late, at a gate that is never quiet)."""
+        quiet_for = self.station.quiet_for()
+        if quiet_for >= QUIET_SECONDS:
+            self.desk.language = self.language
+            self.desk.prepare()
+        self.collector.collect_if_quiet(quiet_for)
 
     def on_unmount(self) -> None:
         if self.reader is not None:

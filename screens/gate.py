@@ -26,7 +26,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from kiosk.domain.i18n import Language, t
 from kiosk.domain.models import DayCounts, Direction, Entry
@@ -34,6 +34,7 @@ from kiosk.domain.privacy import mask_id, mask_name
 from kiosk.station.gate_status import SyncView
 from kiosk.station.scanner import KeyboardWedge, Rejected, ScannerStatus, WedgeEvent
 from kiosk.station.station import Outcome, Station
+from screens.widgets.footer import KeysFooter
 from screens.widgets.verdict import SYMBOLS, VerdictPanel, VerdictView, verdict_view
 
 RECENT = 5
@@ -118,7 +119,7 @@ class GateScreen(Screen[None], inherit_bindings=False):
                 yield Static(id="recent", markup=False)
                 yield Static(id="counts", markup=False)
             yield self.notice_area
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self._composed = True

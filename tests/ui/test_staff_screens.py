@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from gatekit import PIN as GATE_PIN
 from gatekit import STAFF_ID, make_app, scan, screen_text, type_as_person
 from staffkit import OFFICER, PIN, SIZE, START, TODAY, Host, clear_input, make_station, shown, type_text
 from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import Input, OptionList
+from textual.widgets import Button, Input, OptionList
 
 from kiosk.domain.clock import FrozenClock
 from kiosk.domain.config import Config
 from kiosk.domain.models import Method, Person, Reason, Verdict
+from kiosk.station.collector import QUIET_SECONDS
 from kiosk.station.station import Station
 from screens.duty import DutyLoginDialog
+from screens.handover import HandoverScreen
 from screens.manual import ManualEntryScreen
 from screens.temperature import TemperatureDialog
 from screens.unmask import UnmaskDialog
@@ -237,3 +241,54 @@ async def test_f2_after_a_scan_logs_in_then_records_two_high_readings(
     [entry] = app.station.store.entries_of_day(TODAY)
     assert entry.verdict is Verdict.REFERRED and [r.celsius for r in entry.readings] == [38.0, 38.2]
     assert {r.operator for r in entry.readings} == {STAFF_ID}
+
+
+async def test_the_kept_handover_shows_the_shift_as_of_each_opening(config: Config, people: tuple[Person, ...]) -> None:
+    """F8's screen is built once and shown again: each opening counts what was recorded since, and after the shift
+    is closed from it the next officer's opening starts from nothing, its buttons usable again."""
+    app = make_app(replace(config, ui=replace(config.ui, verdict_seconds=0.2)), people)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f8")
+        await pilot.pause()
+        await type_as_person(pilot, *STAFF_ID, "enter", *GATE_PIN, "enter")
+        first = app.screen
+        assert isinstance(first, HandoverScreen) and "合计 0" in shown(app, "#summary")
+        await pilot.press("escape")
+        await pilot.pause()
+        await scan(pilot, "2023000101")
+        await scan(pilot, "20990000")  # not on the roster: denied
+        await pilot.press("f8")
+        await pilot.pause()
+        assert app.screen is first, "the same screen, not built again"
+        assert "拒绝 1   转诊 0   合计 2" in shown(app, "#summary") and "2099**00" in shown(app, "#flagged")
+        await pilot.pause(0.4)  # the last verdict, drawn over the screen's bottom rows, has gone
+        await pilot.click("#close-shift")
+        await pilot.pause()
+        assert app.station.shift is None
+        await pilot.press("f8")
+        await pilot.pause()
+        assert isinstance(app.screen, DutyLoginDialog)
+        await type_as_person(pilot, *STAFF_ID, "enter", *GATE_PIN, "enter")
+        assert app.screen is first
+        assert "拒绝 0" in shown(app, "#summary") and shown(app, "#flagged") == "无"
+        assert not app.screen.query_one("#close-shift", Button).disabled
+
+
+async def test_the_handover_is_built_while_the_gate_is_quiet(config: Config, people: tuple[Person, ...]) -> None:
+    """Not while someone may be scanning: after QUIET_SECONDS without an entry, the app's quiet-time work builds the
+    kept handover screen, and F8 then shows that screen (built once, not at the officer's key press)."""
+    clock = FrozenClock(START)
+    app = make_app(config, people, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "2023000101")
+        app._while_quiet()
+        assert not app.is_screen_installed("staff-handover-zh"), "just scanned: not quiet"
+        clock.advance(QUIET_SECONDS)
+        app._while_quiet()
+        await pilot.pause()
+        built = app.get_screen("staff-handover-zh")
+        assert built.is_running and built.query_one("#summary") is not None
+        await pilot.press("f8")
+        await pilot.pause()
+        await type_as_person(pilot, *STAFF_ID, "enter", *GATE_PIN, "enter")
+        assert app.screen is built and "合计 0" in shown(app, "#summary"), "the shift opened after that scan"
