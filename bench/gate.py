@@ -61,6 +61,7 @@ sys.path.insert(0, str(ROOT / "tests" / "system"))
 import httpx  # noqa: E402
 from servers import Center, run_center  # noqa: E402
 
+from bench import gate_probe  # noqa: E402
 from bench.store import prefill, roster_file  # noqa: E402
 from kiosk.domain.pins import hash_pin  # noqa: E402
 from kiosk.domain.privacy import mask_id  # noqa: E402
@@ -70,6 +71,8 @@ TOTAL = 1_000_000
 STATION = "bnu-hd-canteen5-east"
 """The pre-filled entries' station: its 1,000 waiting entries are pushed at the first pass."""
 KIOSK = Path(sys.executable).with_name("kiosk")
+CENTER_DIR_VARIABLE = "BENCH_CENTER_DIR"
+"""Set by --center-dir: where the center keeps its database (by default beside the station's, on its disk)."""
 TREE_VARIABLE = "BENCH_KIOSK_TREE"
 """Set by --tree: `kiosk run` imports its code from that checkout."""
 COLUMNS, LINES = 120, 40
@@ -195,6 +198,8 @@ class Screen:
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.seen = bytearray()
+        self.dropped = 0
+        """Bytes dropped from the front of `seen` (it keeps the last MB): offsets are counted from the start."""
 
     def read_for(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -203,10 +208,10 @@ class Screen:
 
     def wait_for(self, needle: bytes, seconds: float) -> float | None:
         """perf_counter when `needle` appeared in what is drawn from now on; None after `seconds`."""
-        start = len(self.seen)
+        start = self.dropped + len(self.seen)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            if self._read(0.01) and self.seen.find(needle, max(0, start - len(needle))) >= 0:
+            if self._read(0.01) and self.seen.find(needle, max(0, start - self.dropped - len(needle))) >= 0:
                 return time.perf_counter()
         return None
 
@@ -226,7 +231,9 @@ class Screen:
         except OSError:
             return False
         if len(self.seen) > 1 << 20:
-            del self.seen[: len(self.seen) - 4096]
+            drop = len(self.seen) - 65536
+            del self.seen[:drop]
+            self.dropped += drop
         return True
 
 
@@ -236,7 +243,9 @@ def open_screen() -> tuple[int, int]:
     return master, slave
 
 
-def start_kiosk(config: Path, screen_slave: int, timer_only: bool = False) -> subprocess.Popen[bytes]:
+def start_kiosk(
+    config: Path, screen_slave: int, timer_only: bool = False, probe: Path | None = None
+) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_ALLOW_SIGNALS"} | {
         "TERM": "xterm-256color",
         "COLUMNS": str(COLUMNS),
@@ -245,6 +254,8 @@ def start_kiosk(config: Path, screen_slave: int, timer_only: bool = False) -> su
     if tree := os.environ.get(TREE_VARIABLE):
         env["PYTHONPATH"] = tree  # ahead of this checkout's editable install: that tree's code runs
     program = [sys.executable, "-c", TIMER_ONLY] if timer_only else [str(KIOSK)]
+    if probe is not None:
+        program = [sys.executable, str(ROOT / "bench" / "gate_probe.py"), str(probe)]
     return subprocess.Popen(
         [*program, "run", "--config", str(config)],
         stdin=screen_slave,
@@ -291,12 +302,14 @@ def wait_for_roster(data: Path, before: tuple[int, ...], seconds: float) -> bool
     return False
 
 
-def scenario_terminal(work: Path, scans: int, total: int, timer_only: bool) -> dict[str, object]:
+def scenario_terminal(
+    work: Path, scans: int, total: int, timer_only: bool, probe: Path | None = None
+) -> dict[str, object]:
     """`kiosk run` on a pty with a center: scan -> verdict drawn, scan -> stored at the center, RSS."""
     name = "terminal-timer" if timer_only else "terminal"
     data = prepare(work, name, total)
     people = list((AtomicJSONStorage(data / "roster.json").read() or {})["people"].values())
-    center_dir = work / f"{name}-center"
+    center_dir = Path(os.environ.get(CENTER_DIR_VARIABLE) or work) / f"{name}-center"
     shutil.rmtree(center_dir, ignore_errors=True)
     center_dir.mkdir()
     rand = random.Random(15)
@@ -306,7 +319,7 @@ def scenario_terminal(work: Path, scans: int, total: int, timer_only: bool) -> d
         screen_master, screen_slave = open_screen()
         roster_before = roster_stamp(data)
         started = time.perf_counter()
-        process = start_kiosk(config, screen_slave, timer_only)
+        process = start_kiosk(config, screen_slave, timer_only, probe)
         watcher = Watcher(center_dir / "center.db", data / "journal.jsonl", process.pid)
         watching = threading.Thread(target=watcher.run, daemon=True)
         watching.start()
@@ -323,6 +336,7 @@ def scenario_terminal(work: Path, scans: int, total: int, timer_only: bool) -> d
             folds_before, beats_before = watcher.folds, watcher.heartbeats
             written: dict[str, float] = {}
             drawn: list[float] = []
+            timeline: list[tuple[float, float | None]] = []
             missed = 0
             scan_start = time.perf_counter()
             for i in range(scans):
@@ -332,6 +346,7 @@ def scenario_terminal(work: Path, scans: int, total: int, timer_only: bool) -> d
                 os.write(scanner_master, person_id.encode() + b"\r")
                 shown = screen.wait_for(mask_id(person_id).encode(), 5)
                 written[person_id] = at
+                timeline.append((at, shown))
                 if shown is None:
                     missed += 1
                 else:
@@ -382,6 +397,7 @@ def scenario_terminal(work: Path, scans: int, total: int, timer_only: bool) -> d
         "hwm_end_mb": hwm_end / 1024,
         "change_applied": change_seen,
         "change_rss_mb": (change_peak - rss_before) / 1024,
+        "probe": gate_probe.report(probe, timeline) if probe else None,
     }
 
 
@@ -600,6 +616,17 @@ def main() -> None:
     parser.add_argument("--rush-hour", action="store_true", help="only the rush-hour scenario")
     parser.add_argument("--speedup", type=float, default=10.0, help="rush hour: 10 minutes compressed this much")
     parser.add_argument(
+        "--center-dir",
+        type=Path,
+        help="keep the center's database here, e.g. /dev/shm: a center on another machine, whose fsyncs do not "
+        "queue with the station's on one disk (by default it shares the station's disk, as on one machine)",
+    )
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="run `kiosk run` with bench/gate_probe.py and print where the slowest scans' time went",
+    )
+    parser.add_argument(
         "--tree",
         type=Path,
         action="append",
@@ -632,10 +659,17 @@ def main() -> None:
         if kind == "cold":
             result = scenario_cold_start(work, args.entries)
         else:
-            result = scenario_terminal(work, args.scans, args.entries, timer_only=kind == "timer")
+            # Off the station's disk: the probe's own writes would queue with the journal's fdatasync.
+            shm = Path("/dev/shm")
+            probe = (shm if shm.is_dir() else work) / "kiosk-gate-probe.jsonl" if kind == "probe" else None
+            if probe is not None:
+                probe.unlink(missing_ok=True)
+            result = scenario_terminal(work, args.scans, args.entries, timer_only=kind == "timer", probe=probe)
         print(json.dumps({**result, "load": f"{load}→{os.getloadavg()[0]:.2f}"}))
         return
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.center_dir:
+        os.environ[CENTER_DIR_VARIABLE] = str(args.center_dir)
     common = ["--scans", str(args.scans), "--entries", str(args.entries)]
     lines = [
         f"### {date.today().isoformat()} — {machine()}",
@@ -645,6 +679,12 @@ def main() -> None:
     ]
     for tree in args.tree or []:
         lines += terminal_lines(run(["terminal", str(args.work), *common], tree), f"`kiosk run` from {tree}")
+    if args.probe:
+        probed = run(["probe", str(args.work), *common])
+        lines += terminal_lines(probed, "with the probe (bench/gate_probe.py)")
+        lines += ["", *probed["probe"]]  # type: ignore[list-item]
+        print("\n".join(lines))
+        return
     lines += terminal_lines(run(["terminal", str(args.work), *common]), "entries wake sync")
     if args.timer_only:
         lines += terminal_lines(run(["timer", str(args.work), *common]), "timer-only sync (before)")
