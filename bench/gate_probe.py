@@ -201,7 +201,8 @@ def report(path: Path, scans: list[tuple[float, float | None]]) -> list[str]:
 
 
 if __name__ == "__main__":
-    install(sys.argv.pop(1))
-    from kiosk.cli.main import main
+    from kiosk.cli.main import gate_frame_rate, main
 
+    gate_frame_rate()  # as `kiosk run` does, before install() imports Textual
+    install(sys.argv.pop(1))
     sys.exit(main())

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, Subcommands
+from kiosk.cli.main import EXIT_FAILURE, EXIT_OK, Subcommands, gate_frame_rate
 from kiosk.demo.data import (
     DEMO_CAMPUS,
     DEMO_PIN,
@@ -107,6 +107,7 @@ class _Signals:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    gate_frame_rate()
     directory: Path | None = None
     with _Signals() as signals:
         try:

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from kiosk.cli.main import EXIT_FAILURE, EXIT_USAGE, Subcommands, add_command, duty_missing, load
+from kiosk.cli.main import EXIT_FAILURE, EXIT_USAGE, Subcommands, add_command, duty_missing, gate_frame_rate, load
 from kiosk.domain.i18n import both
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ def _run(args: argparse.Namespace) -> int:
         # With it, the terminal turns ctrl+c / ctrl+z into signals and anyone passing could stop the kiosk.
         print(both("run.allow_signals"), file=sys.stderr)
         return EXIT_USAGE
+    gate_frame_rate()
     config = load(args)
     if refusal := duty_missing(config):
         print(refusal, file=sys.stderr)
