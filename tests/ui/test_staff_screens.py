@@ -11,6 +11,7 @@ from staffkit import OFFICER, PIN, SIZE, START, TODAY, Host, clear_input, make_s
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, OptionList
+from textual.widgets._footer import FooterKey
 
 from kiosk.domain.clock import FrozenClock
 from kiosk.domain.config import Config
@@ -292,3 +293,29 @@ async def test_the_handover_is_built_while_the_gate_is_quiet(config: Config, peo
         await pilot.pause()
         await type_as_person(pilot, *STAFF_ID, "enter", *GATE_PIN, "enter")
         assert app.screen is built and "合计 0" in shown(app, "#summary"), "the shift opened after that scan"
+
+
+async def test_the_gate_footer_is_not_rebuilt_when_a_staff_screen_opens_and_closes(
+    config: Config, people: tuple[Person, ...]
+) -> None:
+    """Textual rebuilt the footer's key widgets at every opening and closing over the gate, for the same keys; they
+    stay the same widgets now, and are rebuilt when the keys' labels change (F10: tests/ui/test_gate.py)."""
+    app = make_app(config, people)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        keys = list(app.gate.query(FooterKey))
+        assert keys, "the footer shows the gate's keys"
+        await pilot.press("f8")
+        await pilot.pause()
+        await type_as_person(pilot, *STAFF_ID, "enter", *GATE_PIN, "enter")
+        assert isinstance(app.screen, HandoverScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("f6")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.gate and list(app.gate.query(FooterKey)) == keys
+        await pilot.press("f10")
+        await pilot.pause()
+        assert list(app.gate.query(FooterKey)) != keys and "F10 中文" in screen_text(app)
